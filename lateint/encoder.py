@@ -1,0 +1,343 @@
+"""The ColBERT-style encoder: text in, one L2-normalized vector per token out.
+
+A query becomes ``[CLS] [Q] tokens [SEP]`` padded with ``[MASK]`` to ``query_maxlen``
+(query augmentation: the encoder attends to the pads and every pad yields a vector
+that scores). A document becomes ``[CLS] [D] tokens [SEP]`` truncated at
+``doc_maxlen``; punctuation tokens can be left out of its vectors (ColBERT's
+skiplist). Each token's last hidden state goes through a linear projection to
+``dim`` and is L2-normalized.
+
+The backbone's output for a whole corpus is cached on disk (``cache.py``): encoding
+is minutes, the projection afterwards milliseconds, so a corpus is encoded once per
+backbone and tokenization setting and reused whatever head sits on top.
+
+Left out: loading checkpoints (``checkpoints.py``) and training (``train.py``).
+"""
+
+from __future__ import annotations
+
+import string
+import warnings
+from dataclasses import asdict, dataclass, replace
+from typing import Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import cache
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    query_maxlen: int = 32  # query length after [MASK] padding; longer queries are truncated
+    doc_maxlen: int = 256  # document length cap, special tokens included (all-MiniLM-L6-v2 was trained at 256)
+    dim: int | None = 128  # projection output; None keeps the backbone's own vectors
+    query_marker: str | None = "[unused0]"  # ColBERT's [Q]; None for no marker
+    doc_marker: str | None = "[unused1]"  # ColBERT's [D]; None for no marker
+    query_augmentation: bool = True  # pad queries with [MASK] to query_maxlen
+    attend_to_mask: bool = True  # let the encoder attend to the [MASK] pads
+    mask_punctuation: bool = True  # leave punctuation tokens out of document vectors
+    normalize: bool = True  # L2-normalize every token vector
+
+
+@dataclass
+class TokenVectors:
+    """A corpus's document token vectors, concatenated (what an index stores).
+
+    ``vectors[offsets[i]:offsets[i+1]]`` are document ``i``'s vectors, shape
+    (n_tokens_i, dim); ``token_ids`` gives the wordpiece id of each.
+    """
+
+    vectors: torch.Tensor  # (n_tokens, dim)
+    offsets: torch.Tensor  # (n_docs + 1,) int64
+    token_ids: torch.Tensor  # (n_tokens,) int64
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.offsets[1:] - self.offsets[:-1]
+
+    def doc(self, i: int) -> torch.Tensor:
+        return self.vectors[self.offsets[i] : self.offsets[i + 1]]
+
+    def select(self, doc_indices: Sequence[int]) -> "TokenVectors":
+        """The vectors of some documents, in the given order."""
+        idx = torch.as_tensor(list(doc_indices), dtype=torch.long)
+        lengths = self.lengths[idx]
+        offsets = torch.zeros(len(idx) + 1, dtype=torch.long)
+        offsets[1:] = torch.cumsum(lengths, 0)
+        rows = torch.cat([torch.arange(self.offsets[i], self.offsets[i + 1]) for i in idx.tolist()]) if len(idx) else torch.zeros(0, dtype=torch.long)
+        return TokenVectors(self.vectors[rows], offsets, self.token_ids[rows])
+
+    def padded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``D`` (n_docs, max_len, dim) zero-padded, and ``D_mask`` (n_docs, max_len) bool."""
+        lengths = self.lengths
+        n, max_len, dim = self.n_docs, int(lengths.max()) if self.n_docs else 0, self.vectors.shape[1]
+        doc_of_token = torch.repeat_interleave(torch.arange(n), lengths)  # (n_tokens,)
+        position = torch.arange(len(self.vectors)) - self.offsets[doc_of_token]  # (n_tokens,)
+        D = torch.zeros(n, max_len, dim, dtype=self.vectors.dtype)
+        D[doc_of_token, position] = self.vectors
+        D_mask = torch.zeros(n, max_len, dtype=torch.bool)
+        D_mask[doc_of_token, position] = True
+        return D, D_mask
+
+    @property
+    def nbytes(self) -> int:
+        return self.vectors.element_size() * self.vectors.nelement()
+
+
+class Encoder:
+    """Encodes queries and documents into per-token vectors.
+
+    Parameters
+    ----------
+    backbone : transformers.PreTrainedModel
+        A BERT-like model whose ``last_hidden_state`` gives one vector per token.
+    tokenizer : transformers.PreTrainedTokenizerBase
+        Its WordPiece tokenizer, with [CLS], [SEP], [MASK], [PAD].
+    projection : torch.nn.Linear or None
+        Maps hidden size to ``config.dim``; None when ``config.dim`` is None.
+    config : EncoderConfig
+    name : str
+        Names the model in figures, tables and cache keys.
+    backbone_id : str
+        Identifies the backbone's weights in cache keys.
+    """
+
+    def __init__(self, backbone, tokenizer, projection, config: EncoderConfig, name: str, backbone_id: str):
+        hidden = backbone.config.hidden_size
+        if config.dim is None and projection is not None:
+            raise ValueError("config.dim is None but a projection was given")
+        if projection is not None and (projection.in_features != hidden or projection.out_features != config.dim):
+            raise ValueError(
+                f"projection maps {projection.in_features} -> {projection.out_features}, "
+                f"but the backbone's hidden size is {hidden} and config.dim is {config.dim}"
+            )
+        if config.dim is not None and projection is None:
+            raise ValueError(f"config.dim is {config.dim} but no projection was given")
+        self.backbone = backbone.eval()
+        self.tokenizer = tokenizer
+        self.projection = projection
+        self.config = config
+        self.name = name
+        self.backbone_id = backbone_id
+        self._skip_ids = _punctuation_ids(tokenizer) if config.mask_punctuation else set()
+        for marker in (config.query_marker, config.doc_marker):
+            if marker is not None and tokenizer.convert_tokens_to_ids(marker) == tokenizer.unk_token_id:
+                raise ValueError(f"marker token {marker!r} is not in the tokenizer's vocabulary")
+
+    # -- loading --------------------------------------------------------------
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str = "lateint-minilm", **config_overrides) -> "Encoder":
+        """Load an encoder by name ("lateint-minilm", "minilm-zeroshot"), a local
+        checkpoint folder (colbert-ai or PyLate layout) or a hub id; see ``checkpoints``."""
+        from .checkpoints import load_encoder
+
+        return load_encoder(name_or_path, **config_overrides)
+
+    def with_config(self, **changes) -> "Encoder":
+        """The same weights with other tokenization settings (e.g. no query augmentation)."""
+        config = replace(self.config, **changes)
+        projection = self.projection if config.dim is not None else None
+        return Encoder(self.backbone, self.tokenizer, projection, config, self.name, self.backbone_id)
+
+    @property
+    def dim(self) -> int:
+        return self.config.dim or self.backbone.config.hidden_size
+
+    # -- tokenization ---------------------------------------------------------
+
+    def tokenize_queries(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Token ids for queries, shape (n, query_maxlen) with augmentation.
+
+        Returns ``input_ids``, ``attention_mask`` (what the encoder attends to) and
+        ``Q_mask`` (which positions yield a scoring vector), plus ``truncated``: how
+        many queries lost tokens to ``query_maxlen``.
+        """
+        c = self.config
+        ids = self._wordpiece_ids(texts, kind="query")
+        prefix = self._prefix(c.query_marker)
+        room = c.query_maxlen - len(prefix) - 1
+        if room < 1:
+            raise ValueError(f"query_maxlen={c.query_maxlen} leaves no room for query tokens")
+        truncated = sum(len(x) > room for x in ids)
+        rows = [prefix + x[:room] + [self.tokenizer.sep_token_id] for x in ids]
+        if c.query_augmentation:
+            mask_id = self.tokenizer.mask_token_id
+            input_ids = torch.tensor([r + [mask_id] * (c.query_maxlen - len(r)) for r in rows])
+            real = torch.tensor([[1] * len(r) + [0] * (c.query_maxlen - len(r)) for r in rows], dtype=torch.bool)
+            attention_mask = torch.ones_like(input_ids) if c.attend_to_mask else real.long()
+            Q_mask = torch.ones_like(input_ids, dtype=torch.bool)
+        else:
+            input_ids, real = self._pad(rows)
+            attention_mask, Q_mask = real.long(), real
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "Q_mask": Q_mask, "truncated": truncated}
+
+    def tokenize_documents(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Token ids for documents, shape (n, longest <= doc_maxlen).
+
+        Returns ``input_ids``, ``attention_mask``, ``D_mask`` (attended and not
+        skiplisted) and ``truncated``: how many documents were cut at ``doc_maxlen``.
+        """
+        ids = self._wordpiece_ids(texts, kind="document")
+        prefix = self._prefix(self.config.doc_marker)
+        room = self.config.doc_maxlen - len(prefix) - 1
+        truncated = sum(len(x) > room for x in ids)
+        rows = [prefix + x[:room] + [self.tokenizer.sep_token_id] for x in ids]
+        input_ids, real = self._pad(rows)
+        return {"input_ids": input_ids, "attention_mask": real.long(), "D_mask": real & ~self._skip(input_ids), "truncated": truncated}
+
+    def tokens(self, input_ids: torch.Tensor) -> list[str]:
+        """Wordpiece strings for one row of ids (for display)."""
+        return self.tokenizer.convert_ids_to_tokens(input_ids.tolist())
+
+    # -- encoding -------------------------------------------------------------
+
+    @torch.inference_mode()
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
+        """Query token vectors ``Q``, shape (n, query_maxlen, dim).
+
+        Without query augmentation queries are padded to the longest one with zero
+        vectors, which add exactly 0 to MaxSim (their best dot product is 0).
+        """
+        tok = self.tokenize_queries(texts)
+        if tok["truncated"]:
+            warnings.warn(f"{tok['truncated']} of {len(texts)} queries were longer than query_maxlen={self.config.query_maxlen} and were truncated", stacklevel=3)
+        hidden = self._forward(tok["input_ids"], tok["attention_mask"], batch_size)  # (n, len, hidden)
+        return self.head(hidden) * tok["Q_mask"].unsqueeze(-1)
+
+    @torch.inference_mode()
+    def encode_documents(self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Document token vectors ``D`` (n, longest, dim) and ``D_mask`` (n, longest).
+
+        Positions that are padding or skiplisted punctuation are False in ``D_mask``.
+        """
+        return self.head_corpus(self._backbone_documents(texts, batch_size, progress)).padded()
+
+    def head(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Projection and normalization of backbone vectors, shape (..., hidden) -> (..., dim)."""
+        x = hidden.float()
+        if self.projection is not None:
+            with torch.no_grad():
+                x = self.projection(x)
+        if self.config.normalize:
+            x = torch.nn.functional.normalize(x, dim=-1)
+        return x
+
+    def head_corpus(self, backbone: dict[str, np.ndarray]) -> TokenVectors:
+        """Apply the head to cached backbone output and drop skiplisted tokens."""
+        hidden = torch.from_numpy(np.asarray(backbone["hidden"]))  # (n_tokens_all, hidden)
+        token_ids = torch.from_numpy(np.asarray(backbone["token_ids"])).long()
+        offsets = torch.from_numpy(np.asarray(backbone["offsets"])).long()
+        keep = ~self._skip(token_ids)
+        doc_of_token = torch.repeat_interleave(torch.arange(len(offsets) - 1), offsets[1:] - offsets[:-1])
+        kept_per_doc = torch.bincount(doc_of_token[keep], minlength=len(offsets) - 1)
+        new_offsets = torch.zeros_like(offsets)
+        new_offsets[1:] = torch.cumsum(kept_per_doc, 0)
+        vectors = torch.cat([self.head(chunk) for chunk in hidden[keep].split(65536)]) if keep.any() else torch.zeros(0, self.dim)
+        return TokenVectors(vectors, new_offsets, token_ids[keep])
+
+    def encode_corpus(self, doc_texts: Sequence[str], corpus_key: str | None = None, batch_size: int = 32, progress: bool | None = None) -> TokenVectors:
+        """All documents' token vectors, with the backbone pass cached on disk.
+
+        ``corpus_key`` identifies the texts (e.g. ``Collection.fingerprint()``); when
+        None it is computed from the texts.
+        """
+        return self.head_corpus(self.backbone_corpus(doc_texts, corpus_key, batch_size, progress))
+
+    def backbone_corpus(self, doc_texts: Sequence[str], corpus_key: str | None = None, batch_size: int = 32, progress: bool | None = None) -> dict[str, np.ndarray]:
+        """The backbone's output for a corpus (cached): ``hidden`` (n_tokens, hidden) fp16,
+        ``token_ids`` (n_tokens,), ``offsets`` (n_docs + 1,)."""
+        if corpus_key is None:
+            corpus_key = cache.key_for(texts=list(doc_texts))
+        key = cache.key_for(
+            backbone=self.backbone_id,
+            doc_marker=self.config.doc_marker,
+            doc_maxlen=self.config.doc_maxlen,
+            corpus=corpus_key,
+        )
+        meta = {"backbone": self.backbone_id, "n_docs": len(doc_texts), **asdict(self.config)}
+        return cache.load_or_compute("backbone", key, lambda: self._backbone_documents(doc_texts, batch_size, progress), meta)
+
+    # -- internals ------------------------------------------------------------
+
+    def _backbone_documents(self, texts: Sequence[str], batch_size: int, progress: bool | None) -> dict[str, np.ndarray]:
+        tok = self.tokenize_documents(texts)
+        if tok["truncated"]:
+            warnings.warn(f"{tok['truncated']} of {len(texts)} documents were longer than doc_maxlen={self.config.doc_maxlen} and were truncated", stacklevel=3)
+        lengths = tok["attention_mask"].sum(1)
+        order = torch.argsort(lengths, descending=True)  # similar lengths share a batch: less padding
+        pieces: list[torch.Tensor | None] = [None] * len(texts)
+        show = progress if progress is not None else len(texts) > 4 * batch_size
+        for start in tqdm(range(0, len(texts), batch_size), desc=f"encoding {len(texts)} documents", unit="batch", disable=not show):
+            idx = order[start : start + batch_size]
+            width = int(lengths[idx].max())
+            hidden = self._forward(tok["input_ids"][idx, :width], tok["attention_mask"][idx, :width], batch_size)
+            for row, i in enumerate(idx.tolist()):
+                pieces[i] = hidden[row, : lengths[i]].to(torch.float16)
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum(lengths.numpy())
+        real = tok["attention_mask"].bool()
+        return {
+            "hidden": torch.cat(pieces).numpy(),
+            "token_ids": tok["input_ids"][real].numpy().astype(np.int32),
+            "offsets": offsets,
+        }
+
+    @torch.inference_mode()
+    def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, batch_size: int) -> torch.Tensor:
+        outs = [
+            self.backbone(input_ids=input_ids[i : i + batch_size], attention_mask=attention_mask[i : i + batch_size]).last_hidden_state
+            for i in range(0, len(input_ids), batch_size)
+        ]
+        return torch.cat(outs)  # (n, len, hidden)
+
+    def _wordpiece_ids(self, texts: Sequence[str], kind: str) -> list[list[int]]:
+        if isinstance(texts, str):
+            raise TypeError(f"expected a list of {kind} texts, got a single string")
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"{kind} {i} is {type(text).__name__}, not str")
+            if not text.strip():
+                raise ValueError(f"{kind} {i} is empty: nothing to encode")
+        ids = self.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+        for i, x in enumerate(ids):
+            if not x:  # e.g. only characters the vocabulary drops
+                raise ValueError(f"{kind} {i} ({texts[i][:40]!r}) has no token in the vocabulary")
+        return ids
+
+    def _prefix(self, marker: str | None) -> list[int]:
+        prefix = [self.tokenizer.cls_token_id]
+        if marker is not None:
+            prefix.append(self.tokenizer.convert_tokens_to_ids(marker))
+        return prefix
+
+    def _pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(map(len, rows))
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
+        real = torch.tensor([[True] * len(r) + [False] * (width - len(r)) for r in rows])
+        return input_ids, real
+
+    def _skip(self, input_ids: torch.Tensor) -> torch.Tensor:
+        if not self._skip_ids:
+            return torch.zeros_like(input_ids, dtype=torch.bool)
+        return torch.isin(input_ids, torch.tensor(sorted(self._skip_ids)))
+
+    def __repr__(self) -> str:
+        return f"Encoder({self.name!r}, dim={self.dim}, {self.config})"
+
+
+def _punctuation_ids(tokenizer) -> set[int]:
+    """Ids of single-character punctuation tokens (ColBERT's skiplist)."""
+    ids = set()
+    for ch in string.punctuation:
+        pieces = tokenizer(ch, add_special_tokens=False)["input_ids"]
+        if len(pieces) == 1:
+            ids.add(pieces[0])
+    return ids

@@ -1,0 +1,136 @@
+"""Exact MaxSim: the late-interaction score.
+
+``score(q, d) = sum_i max_j <q_i, d_j>`` over the query's token vectors ``q_i`` and
+the document's token vectors ``d_j``. Padded document positions are set to ``-inf``
+before the max, never multiplied by 0: a zeroed pad would beat a real negative
+similarity. Padded query positions (only when a ``Q_mask`` is given) add nothing.
+
+Left out: candidate generation and compression (``index.py``, ``compress.py``);
+everything here is exhaustive and exact, the reference the fast paths are tested
+against.
+"""
+
+from __future__ import annotations
+
+import torch
+
+# Keep each block's similarity tensor under about 64M floats (256 MB).
+_BLOCK_FLOATS = 1 << 26
+
+
+def maxsim(
+    Q: torch.Tensor,
+    D: torch.Tensor,
+    D_mask: torch.Tensor,
+    Q_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """MaxSim scores of every query against every document.
+
+    Parameters
+    ----------
+    Q : torch.Tensor
+        Query token vectors, shape (n_queries, query_len, dim).
+    D : torch.Tensor
+        Document token vectors, shape (n_docs, doc_len, dim), padded.
+    D_mask : torch.Tensor
+        Bool, shape (n_docs, doc_len): True where a real document token is.
+    Q_mask : torch.Tensor, optional
+        Bool, shape (n_queries, query_len): True where a query token counts. Default:
+        all count (queries padded with [MASK] are attended to and all score).
+
+    Returns
+    -------
+    torch.Tensor
+        Scores, shape (n_queries, n_docs), float32.
+
+    >>> Q = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])              # 1 query, 2 tokens
+    >>> D = torch.tensor([[[1.0, 0.0], [0.6, 0.8]], [[-1.0, 0.0], [0.0, 0.0]]])
+    >>> D_mask = torch.tensor([[True, True], [True, False]])     # doc 1 has one real token
+    >>> maxsim(Q, D, D_mask)
+    tensor([[ 1.8000, -1.0000]])
+    """
+    _check_shapes(Q, D, D_mask, Q_mask)
+    n_q, q_len, dim = Q.shape
+    n_d, d_len, _ = D.shape
+    scores = torch.empty(n_q, n_d, dtype=torch.float32)
+    if n_d == 0 or n_q == 0:
+        return scores
+    Q_flat = Q.reshape(n_q * q_len, dim).float()  # (n_q*q_len, dim)
+    block = max(1, _BLOCK_FLOATS // max(1, n_q * q_len * d_len))
+    for start in range(0, n_d, block):
+        D_block = D[start : start + block].float()  # (b, d_len, dim)
+        b = D_block.shape[0]
+        sim = (Q_flat @ D_block.reshape(b * d_len, dim).T).view(n_q, q_len, b, d_len)
+        sim.masked_fill_(~D_mask[start : start + b].view(1, 1, b, d_len), float("-inf"))
+        best = sim.amax(dim=3)  # (n_q, q_len, b)
+        if Q_mask is not None:
+            best.masked_fill_(~Q_mask.view(n_q, q_len, 1), 0.0)
+        scores[:, start : start + b] = best.sum(dim=1)
+    return scores
+
+
+def search(
+    Q: torch.Tensor,
+    D: torch.Tensor,
+    D_mask: torch.Tensor,
+    k: int,
+    Q_mask: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exhaustive top-``k`` by MaxSim. Shapes as in :func:`maxsim`.
+
+    Returns
+    -------
+    (scores, doc_indices), each of shape (n_queries, min(k, n_docs)), best first.
+    """
+    scores = maxsim(Q, D, D_mask, Q_mask)
+    top = torch.topk(scores, k=min(k, scores.shape[1]), dim=1)
+    return top.values, top.indices
+
+
+def token_matches(
+    q: torch.Tensor,
+    d: torch.Tensor,
+    d_mask: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Which document token each query token matched, for one query-document pair.
+
+    Parameters
+    ----------
+    q : torch.Tensor
+        One query's token vectors, shape (query_len, dim).
+    d : torch.Tensor
+        One document's token vectors, shape (doc_len, dim).
+    d_mask : torch.Tensor
+        Bool, shape (doc_len,).
+
+    Returns
+    -------
+    (sim, best_index, best_score)
+        ``sim``: (query_len, doc_len) similarities, ``-inf`` at padded positions;
+        ``best_index``: (query_len,) the matched document position per query token;
+        ``best_score``: (query_len,) its similarity. ``best_score.sum()`` is MaxSim.
+
+    >>> q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> d = torch.tensor([[0.6, 0.8], [1.0, 0.0], [0.0, 1.0]])
+    >>> _, idx, val = token_matches(q, d, torch.tensor([True, True, False]))
+    >>> idx.tolist(), val.tolist()
+    ([1, 0], [1.0, 0.800000011920929])
+    """
+    if not bool(d_mask.any()):
+        raise ValueError("the document has no unmasked token to match")
+    sim = (q.float() @ d.float().T).masked_fill(~d_mask.view(1, -1), float("-inf"))  # (query_len, doc_len)
+    best_score, best_index = sim.max(dim=1)
+    return sim, best_index, best_score
+
+
+def _check_shapes(Q, D, D_mask, Q_mask) -> None:
+    if Q.dim() != 3 or D.dim() != 3:
+        raise ValueError(f"Q and D must be 3-d (n, len, dim); got {tuple(Q.shape)} and {tuple(D.shape)}")
+    if Q.shape[2] != D.shape[2]:
+        raise ValueError(f"query dim {Q.shape[2]} != document dim {D.shape[2]}")
+    if D_mask.shape != D.shape[:2] or D_mask.dtype != torch.bool:
+        raise ValueError(f"D_mask must be bool of shape {tuple(D.shape[:2])}; got {D_mask.dtype} {tuple(D_mask.shape)}")
+    if D.shape[0] and not bool(D_mask.any(dim=1).all()):
+        raise ValueError("every document needs at least one unmasked token")
+    if Q_mask is not None and (Q_mask.shape != Q.shape[:2] or Q_mask.dtype != torch.bool):
+        raise ValueError(f"Q_mask must be bool of shape {tuple(Q.shape[:2])}")

@@ -1,0 +1,104 @@
+"""Figures the chapters show. Drawing only: every number comes in as an argument.
+
+Left out: any retrieval logic (it lives in the modules that compute the numbers).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+COLORS = {"bm25": "#4C72B0", "dense": "#DD8452", "late": "#55A868", "zeroshot": "#8172B3"}
+
+
+def pipelines(query: str, terms: Sequence[str], n_query_vectors: int, dense_dim: int, late_dim: int, doc_tokens: float, n_docs: int):
+    """The three retrieval pipelines side by side, labelled with one real query's counts.
+
+    ``terms``: the query's BM25 terms; ``n_query_vectors``: its late-interaction vectors;
+    ``doc_tokens``: the mean number of stored vectors per document.
+    """
+    fig, ax = plt.subplots(figsize=(11, 5.2))
+    ax.set_xlim(0, 11)
+    ax.set_ylim(0, 6.3)
+    ax.axis("off")
+    short = query if len(query) < 48 else query[:45] + "..."
+    ax.text(0.1, 6.05, f"query: \u201c{short}\u201d   ({n_docs:,} documents)", fontsize=11, weight="bold")
+    rows = [
+        ("bm25", 4.6, "full-text search (BM25)", [
+            f"{len(terms)} terms\n" + " ".join(terms[:5]) + (" ..." if len(terms) > 5 else ""),
+            "inverted index\nterm -> documents",
+            "sum of term weights\n(tf, idf, length)",
+        ]),
+        ("dense", 2.8, "vector search (one vector)", [
+            f"encoder + mean pooling\n1 vector x {dense_dim} d",
+            f"1 vector per document\n{n_docs:,} x {dense_dim} d",
+            "one dot product\nper document",
+        ]),
+        ("late", 1.0, "late interaction (MaxSim)", [
+            f"encoder, per token\n{n_query_vectors} vectors x {late_dim} d",
+            f"~{doc_tokens:.0f} vectors per document\n{n_docs * doc_tokens:,.0f} x {late_dim} d",
+            f"MaxSim: for each of the\n{n_query_vectors} query vectors, best\ndocument vector; sum",
+        ]),
+    ]
+    for key, y, title, boxes in rows:
+        ax.text(0.1, y + 0.95, title, fontsize=11, color=COLORS[key], weight="bold")
+        xs = [0.1, 3.0, 5.9, 8.8]
+        _box(ax, xs[0], y, 2.4, "query text", COLORS[key], light=True)
+        for x, label in zip(xs[1:], boxes):
+            _box(ax, x, y, 2.4 if x < 8 else 2.1, label, COLORS[key])
+        for a, b in zip(xs[:-1], xs[1:]):
+            ax.add_patch(FancyArrowPatch((a + 2.4, y + 0.35), (b, y + 0.35), arrowstyle="-|>", mutation_scale=14, color="0.35"))
+    fig.tight_layout()
+    return fig
+
+
+def _box(ax, x, y, width, label, color, light=False):
+    ax.add_patch(FancyBboxPatch((x, y), width, 0.7, boxstyle="round,pad=0.06", facecolor=color if not light else "white", alpha=0.18 if not light else 1, edgecolor=color, linewidth=1.4))
+    ax.text(x + width / 2, y + 0.35, label, ha="center", va="center", fontsize=8.5)
+
+
+def metric_bars(table: dict[str, dict[str, float]], metric: str, labels: dict[str, str] | None = None, reference: dict[str, float] | None = None):
+    """Grouped bars: ``table[collection][method]`` values of one metric.
+
+    ``reference`` optionally marks a published figure per collection (a dashed line).
+    """
+    collections = list(table)
+    methods = list(dict.fromkeys(m for c in collections for m in table[c]))
+    width = 0.8 / len(methods)
+    fig, ax = plt.subplots(figsize=(1.6 + 2.2 * len(collections), 3.6))
+    for i, m in enumerate(methods):
+        xs = np.arange(len(collections)) + (i - (len(methods) - 1) / 2) * width
+        values = [table[c].get(m, np.nan) for c in collections]
+        bars = ax.bar(xs, values, width * 0.92, label=(labels or {}).get(m, m), color=COLORS.get(m.split(":")[0], None))
+        ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2)
+    for j, c in enumerate(collections):
+        if reference and c in reference:
+            ax.hlines(reference[c], j - 0.45, j + 0.45, colors="0.3", linestyles="dashed", linewidth=1)
+    ax.set_xticks(np.arange(len(collections)), collections)
+    ax.set_ylabel(metric)
+    ax.set_ylim(0, max(0.01, np.nanmax([v for c in table.values() for v in c.values()])) * 1.2)
+    ax.legend(fontsize=8, loc="upper right", frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def cost_quality(points: dict[str, tuple[float, float, float]], title: str = ""):
+    """Scatter of query time (ms, log x) against nDCG@10; marker area ~ index size.
+
+    ``points[method] = (query_ms, ndcg, index_mb)``.
+    """
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    for method, (ms, ndcg, mb) in points.items():
+        ax.scatter(ms, ndcg, s=40 + 8 * np.sqrt(mb * 100), color=COLORS.get(method.split(":")[0]), alpha=0.8)
+        ax.annotate(f"{method}\n{mb:.1f} MB", (ms, ndcg), textcoords="offset points", xytext=(8, -4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("median time per query (ms, log scale)")
+    ax.set_ylabel("nDCG@10")
+    ax.set_title(title, fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig

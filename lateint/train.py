@@ -1,0 +1,248 @@
+"""Train a late-interaction head on a frozen all-MiniLM-L6-v2: ``python -m lateint.train``.
+
+all-MiniLM-L6-v2 was trained for one pooled vector per text, never for MaxSim. This
+trains what turns it into a ColBERT-style model: a linear projection from its 384-d
+token states to ``dim`` (128), the backbone frozen. Because the backbone is frozen,
+its token states are computed once (and cached on disk); training then only moves
+a 384 x 128 matrix, seconds per epoch on 2 cores.
+
+Objective (ColBERT's): for a batch of queries, MaxSim scores against every query's
+positive and one BM25-mined hard negative each (so every other query's documents are
+in-batch negatives); cross-entropy over those scores divided by a temperature. Queries
+are padded with [MASK] to ``query_maxlen`` exactly as at search time.
+
+Training data, none of it a judgment used for evaluation:
+- SciFact's *train* split (809 claims with cited abstracts), less a held-out part for
+  choosing the epoch (dev);
+- self-supervised pairs from the SciFact corpus: a paper's title as the query, its
+  abstract as the positive (the title's own tokens are masked out of the positive so
+  the pair cannot be solved by copying).
+Never SciFact test judgments, never Cranfield (where the head is used zero-shot).
+
+Reproducible: fixed seeds and deterministic kernels; on the same machine, torch
+version and thread count, a rerun writes byte-identical weights (tested).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
+
+from . import data, metrics
+from .baselines import FastBM25
+from .checkpoints import HEADS, load_backbone, minilm_path, _minilm_id
+from .encoder import Encoder, EncoderConfig, TokenVectors
+from .maxsim import maxsim, search
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 20240611
+    dim: int = 128  # projection output
+    query_maxlen: int = 32  # ColBERT's query length, [MASK]-padded
+    epochs: int = 8
+    batch_size: int = 32  # queries per step; documents per step = 2 x batch_size
+    lr: float = 2e-3
+    temperature: float = 0.05  # scores are divided by this x query_maxlen (MaxSim sums query_maxlen cosines)
+    bm25_depth: int = 30  # hard negatives are drawn from BM25's top-N non-relevant documents
+    dev_fraction: float = 0.2  # of SciFact train queries, held out for choosing the epoch
+    title_pairs: int = 5183  # self-supervised (title, abstract) pairs; 0 for none
+    collection: str = "scifact"
+
+
+def train(config: TrainConfig = TrainConfig(), out: Path | None = HEADS / "lateint-minilm", progress: bool = True, evaluate_test: bool = True) -> dict:
+    """Train, keep the best dev epoch, write ``head.safetensors``, ``config.json`` and
+    ``card.json`` to ``out`` (unless None); return the card."""
+    started = time.perf_counter()
+    _seed(config.seed)
+    enc_config = EncoderConfig(query_maxlen=config.query_maxlen, dim=None, query_marker=None, doc_marker=None)
+    backbone, tokenizer = load_backbone(minilm_path())
+    encoder = Encoder(backbone, tokenizer, None, enc_config, "minilm-frozen", _minilm_id())
+
+    corpus = data.load(config.collection, split="train")
+    backbone_docs = encoder.backbone_corpus(corpus.doc_texts, corpus.fingerprint(), progress=progress)
+    doc_index = {d: i for i, d in enumerate(corpus.doc_ids)}
+
+    # Queries: SciFact train (split into train/dev) and title pairs.
+    rng = random.Random(config.seed)
+    order = list(range(len(corpus.query_ids)))
+    rng.shuffle(order)
+    n_dev = int(len(order) * config.dev_fraction)
+    dev_idx, train_idx = sorted(order[:n_dev]), sorted(order[n_dev:])
+    texts = [corpus.query_texts[i] for i in train_idx]
+    positives = [[doc_index[d] for d in corpus.qrels[corpus.query_ids[i]]] for i in train_idx]
+    title_skip = [0] * len(texts)
+    titled = [i for i, t in enumerate(corpus.doc_titles) if t]
+    for i in rng.sample(titled, min(config.title_pairs, len(titled))):
+        texts.append(corpus.doc_titles[i])
+        positives.append([i])
+        title_skip.append(len(tokenizer(corpus.doc_titles[i], add_special_tokens=False)["input_ids"]))
+
+    # Hard negatives: BM25's top documents that are not positives.
+    bm25 = FastBM25(corpus.doc_texts)
+    _, bm25_top = bm25.search(texts, config.bm25_depth + 5)
+    negatives = [[int(j) for j in row if j not in set(pos)][: config.bm25_depth] for row, pos in zip(bm25_top, positives)]
+
+    q_hidden = _query_states(encoder, texts)  # (n, query_maxlen, 384)
+    keep = (~encoder.with_config(mask_punctuation=True)._skip(torch.from_numpy(backbone_docs["token_ids"].astype(np.int64)))).numpy()
+    projection = torch.nn.Linear(backbone.config.hidden_size, config.dim, bias=False)
+    projection.weight.data.copy_(_pca_init(backbone_docs["hidden"], config.dim, config.seed))
+    optimizer = torch.optim.Adam(projection.parameters(), lr=config.lr)
+
+    dev = _Dev(encoder, corpus, backbone_docs, [corpus.query_ids[i] for i in dev_idx])
+    history = [{"epoch": 0, "loss": None, "dev_nDCG@10": dev.ndcg(projection)}]
+    best = (history[0]["dev_nDCG@10"], projection.weight.detach().clone(), 0)
+    steps = 0
+    for epoch in range(1, config.epochs + 1):
+        perm = torch.randperm(len(texts)).tolist()
+        losses = []
+        for start in tqdm(range(0, len(perm) - config.batch_size + 1, config.batch_size), desc=f"epoch {epoch}", disable=not progress, leave=False):
+            batch = perm[start : start + config.batch_size]
+            pos = [rng.choice(positives[i]) for i in batch]
+            neg = [rng.choice(negatives[i]) if negatives[i] else rng.randrange(len(corpus.doc_ids)) for i in batch]
+            skips = [title_skip[i] for i in batch] + [0] * len(batch)
+            D_hidden, D_mask = _doc_states(keep, backbone_docs, pos + neg, skips)
+            Q = torch.nn.functional.normalize(projection(q_hidden[batch]), dim=-1)  # (B, query_maxlen, dim)
+            D = torch.nn.functional.normalize(projection(D_hidden), dim=-1)  # (2B, doc_len, dim)
+            scores = maxsim(Q, D, D_mask) / (config.temperature * config.query_maxlen)  # (B, 2B)
+            loss = torch.nn.functional.cross_entropy(scores, torch.arange(len(batch)))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            steps += 1
+        ndcg = dev.ndcg(projection)
+        history.append({"epoch": epoch, "loss": float(np.mean(losses)), "dev_nDCG@10": ndcg})
+        if progress:
+            print(f"epoch {epoch}: loss {np.mean(losses):.4f}, dev nDCG@10 {ndcg:.4f}", flush=True)
+        if ndcg > best[0]:
+            best = (ndcg, projection.weight.detach().clone(), epoch)
+
+    projection.weight.data.copy_(best[1])
+    head_config = replace(EncoderConfig(), query_maxlen=config.query_maxlen, dim=config.dim, query_marker=None, doc_marker=None)
+    card = {
+        "model": "lateint-minilm",
+        "backbone": _minilm_id() + ", frozen",
+        "trained": f"projection {backbone.config.hidden_size} -> {config.dim} ({config.dim * backbone.config.hidden_size} weights)",
+        "data": {
+            "train_queries": f"{config.collection} train split, {len(train_idx)} queries",
+            "dev_queries": f"{config.collection} train split, {len(dev_idx)} held-out queries",
+            "title_pairs": len(texts) - len(train_idx),
+            "hard_negatives": f"BM25 (bm25s) top {config.bm25_depth}, non-relevant",
+            "never_used": "SciFact test judgments, Cranfield judgments",
+        },
+        "train_config": asdict(config),
+        "steps": steps,
+        "best_epoch": best[2],
+        "history": history,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+    if evaluate_test:
+        trained = Encoder(backbone, tokenizer, projection, head_config, "lateint-minilm", _minilm_id())
+        card["test"] = {name: _evaluate(trained, name) for name in ("scifact", "cranfield") if data.available(name)}
+    card["wall_seconds"] = round(time.perf_counter() - started, 1)
+    if out is not None:
+        save_head(projection, head_config, card, Path(out))
+    return card
+
+
+def save_head(projection: torch.nn.Linear, config: EncoderConfig, card: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({"projection.weight": projection.weight.detach().contiguous()}, out / "head.safetensors", metadata={"format": "lateint-head-1"})
+    (out / "config.json").write_text(json.dumps({"encoder": asdict(config)}, indent=1) + "\n")
+    (out / "card.json").write_text(json.dumps(card, indent=1) + "\n")
+
+
+class _Dev:
+    """Exhaustive MaxSim nDCG@10 on held-out queries over the whole corpus."""
+
+    def __init__(self, encoder: Encoder, corpus: data.Collection, backbone_docs: dict, query_ids: list[str]):
+        self.encoder = encoder.with_config(mask_punctuation=True)
+        self.backbone_docs, self.corpus = backbone_docs, corpus
+        texts = [corpus.query_texts[corpus.query_ids.index(q)] for q in query_ids]
+        self.query_ids, self.q_hidden = query_ids, _query_states(encoder, texts)
+        self.qrels = {q: corpus.qrels[q] for q in query_ids}
+
+    @torch.no_grad()
+    def ndcg(self, projection: torch.nn.Linear) -> float:
+        if not self.query_ids:
+            return float("nan")
+        head = Encoder(self.encoder.backbone, self.encoder.tokenizer, projection, replace(self.encoder.config, dim=projection.out_features), "dev", "")
+        D, D_mask = head.head_corpus(self.backbone_docs).padded()
+        Q = head.head(self.q_hidden)
+        scores, indices = search(Q, D, D_mask, k=10)
+        run = metrics.run_from_topk(self.query_ids, self.corpus.doc_ids, scores.numpy(), indices.numpy())
+        return metrics.evaluate(run, self.qrels)["nDCG@10"]
+
+
+def _evaluate(encoder: Encoder, name: str) -> dict:
+    from .compare import run_method
+
+    result = run_method("late", data.load(name), encoder, timing_queries=0)
+    return {k: round(v, 4) for k, v in result.metrics.items()}
+
+
+def _query_states(encoder: Encoder, texts: list[str]) -> torch.Tensor:
+    tok = encoder.tokenize_queries(texts)
+    return encoder._forward(tok["input_ids"], tok["attention_mask"], batch_size=128).float()  # (n, query_maxlen, hidden)
+
+
+def _doc_states(keep: np.ndarray, backbone_docs: dict, doc_indices: list[int], skip_first: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backbone states of some documents, padded; ``keep`` (n_tokens,) marks tokens not on
+    the skiplist, and for title pairs the title's tokens right after [CLS] are masked too."""
+    offsets, hidden = backbone_docs["offsets"], backbone_docs["hidden"]
+    lengths = [int(offsets[i + 1] - offsets[i]) for i in doc_indices]
+    width = max(lengths)
+    states = torch.zeros(len(doc_indices), width, hidden.shape[1])
+    mask = torch.zeros(len(doc_indices), width, dtype=torch.bool)
+    for row, (i, n, skip) in enumerate(zip(doc_indices, lengths, skip_first)):
+        states[row, :n] = torch.from_numpy(hidden[offsets[i] : offsets[i + 1]].astype(np.float32))
+        mask[row, :n] = torch.from_numpy(keep[offsets[i] : offsets[i + 1]])
+        mask[row, 1 : 1 + skip] = False
+        if not mask[row].any():
+            mask[row, 0] = True  # keep [CLS] so the document still has a vector
+    return states, mask
+
+
+def _pca_init(hidden: np.ndarray, dim: int, seed: int) -> torch.Tensor:
+    """Start from the ``dim`` directions that keep most of the (normalized) token
+    vectors' dot products: the top eigenvectors of their second-moment matrix."""
+    rows = np.random.default_rng(seed).choice(len(hidden), size=min(len(hidden), 200_000), replace=False)
+    x = torch.nn.functional.normalize(torch.from_numpy(hidden[np.sort(rows)].astype(np.float32)), dim=-1)
+    eigvals, eigvecs = torch.linalg.eigh(x.T @ x)  # ascending
+    return eigvecs[:, -dim:].flip(1).T.contiguous()  # (dim, hidden)
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lateint.train", description=__doc__.splitlines()[0])
+    defaults = TrainConfig()
+    for name, value in asdict(defaults).items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    parser.add_argument("--out", type=Path, default=HEADS / "lateint-minilm", help="folder for head.safetensors, config.json, card.json")
+    args = vars(parser.parse_args(argv))
+    out = args.pop("out")
+    card = train(TrainConfig(**args), out=out)
+    print(json.dumps({k: card[k] for k in ("best_epoch", "steps", "wall_seconds", "test") if k in card}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,51 @@
+import os
+import warnings
+
+import pytest
+
+from lateint import data
+
+
+@pytest.fixture(scope="session")
+def zeroshot():
+    from lateint.encoder import Encoder
+
+    return Encoder.from_pretrained("minilm-zeroshot")
+
+
+@pytest.fixture(scope="session")
+def colbert_style(zeroshot):
+    """The MiniLM backbone with ColBERT's tokenization and a fixed random projection."""
+    import torch
+
+    from lateint.encoder import Encoder, EncoderConfig
+
+    torch.manual_seed(0)
+    projection = torch.nn.Linear(zeroshot.backbone.config.hidden_size, 16, bias=False)
+    return Encoder(zeroshot.backbone, zeroshot.tokenizer, projection, EncoderConfig(dim=16, doc_maxlen=24, query_maxlen=12), "test", "test-backbone")
+
+
+@pytest.fixture(scope="session")
+def builtin():
+    return data.load("builtin")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    """Tests write encoded corpora to a fresh cache, never to the user's."""
+    old = os.environ.get("LATEINT_CACHE")
+    os.environ["LATEINT_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("LATEINT_CACHE", None)
+    else:
+        os.environ["LATEINT_CACHE"] = old
+
+
+def benchmark(name):
+    """Skip unless the benchmark collection is present (``$LATEINT_DATA``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if not data.available(name):
+            pytest.skip(f"{name} not found: set LATEINT_DATA")
+        return data.load(name)

@@ -1,0 +1,61 @@
+"""Every chapter in _toc.yml runs top to bottom in smoke mode, and its glued numbers make sense."""
+
+import json
+import re
+from pathlib import Path
+
+import papermill
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chapters():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [entry["file"] for entry in toc.get("chapters", []) + [p for part in toc.get("parts", []) for p in part["chapters"]]]
+    return [f for f in files if (ROOT / f"{f}.ipynb").exists()]
+
+
+def glued(notebook: Path) -> dict[str, object]:
+    """The values a notebook glued, by name (numbers parsed, text kept)."""
+    values = {}
+    for cell in json.loads(notebook.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name is None:
+                continue
+            data = output.get("data", {})
+            text = next((v for k, v in data.items() if k.endswith("text/plain")), "")
+            text = "".join(text) if isinstance(text, list) else text
+            number = re.fullmatch(r"(?:np\.\w+\()?'?(-?[\d.e+-]+|nan|inf)'?\)?", text.strip())
+            values[name] = float(number.group(1)) if number else text
+    return values
+
+
+# What each chapter must glue, and the range each value must fall in.
+EXPECTED = {
+    "book/01_comparison": {
+        **{f"main_{m}_ndcg": (0.3, 1.0) for m in ("bm25", "dense", "late")},
+        **{f"main_{m}_ms": (0.0, 60_000) for m in ("bm25", "dense", "late")},
+        "main_doc_tokens": (3, 256),
+        "main_late_vs_dense_mb": (1.0, 1000),
+    },
+}
+
+
+def test_toc_lists_every_chapter():
+    on_disk = {f"book/{p.stem}" for p in (ROOT / "book").glob("*.ipynb")}
+    assert on_disk <= set(chapters()), f"chapters missing from _toc.yml: {on_disk - set(chapters())}"
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_chapter_runs_in_smoke_mode(chapter, tmp_path):
+    out = tmp_path / f"{Path(chapter).name}.ipynb"
+    papermill.execute_notebook(str(ROOT / f"{chapter}.ipynb"), str(out), parameters={"SMOKE": True}, cwd=str(ROOT / "book"), kernel_name="python3", progress_bar=False)
+    values = glued(out)
+    expected = EXPECTED.get(chapter, {})
+    assert expected, f"{chapter}: add its glued values to EXPECTED"
+    for name, (low, high) in expected.items():
+        assert name in values, f"{chapter} did not glue {name!r}"
+        assert isinstance(values[name], float) and low <= values[name] <= high, f"{chapter}: {name} = {values[name]!r}, expected in [{low}, {high}]"

@@ -1,0 +1,86 @@
+import pytest
+import torch
+
+from lateint.maxsim import maxsim, search, token_matches
+
+
+def reference(Q, D, D_mask, Q_mask=None):
+    """MaxSim written as plain loops."""
+    scores = torch.zeros(Q.shape[0], D.shape[0])
+    for a in range(Q.shape[0]):
+        for b in range(D.shape[0]):
+            total = 0.0
+            for i in range(Q.shape[1]):
+                if Q_mask is not None and not Q_mask[a, i]:
+                    continue
+                best = max(float(Q[a, i] @ D[b, j]) for j in range(D.shape[1]) if D_mask[b, j])
+                total += best
+            scores[a, b] = total
+    return scores
+
+
+def random_case(seed, n_q=3, q_len=4, n_d=5, d_len=6, dim=8):
+    g = torch.Generator().manual_seed(seed)
+    Q = torch.randn(n_q, q_len, dim, generator=g)
+    D = torch.randn(n_d, d_len, dim, generator=g)
+    D_mask = torch.rand(n_d, d_len, generator=g) > 0.4
+    D_mask[:, 0] = True
+    return Q, D, D_mask
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_matches_loop_reference(seed):
+    Q, D, D_mask = random_case(seed)
+    torch.testing.assert_close(maxsim(Q, D, D_mask), reference(Q, D, D_mask), rtol=1e-5, atol=1e-5)
+
+
+def test_query_mask_drops_positions():
+    Q, D, D_mask = random_case(7)
+    Q_mask = torch.tensor([[True, True, False, False], [True, False, True, False], [True] * 4])
+    torch.testing.assert_close(maxsim(Q, D, D_mask, Q_mask), reference(Q, D, D_mask, Q_mask), rtol=1e-5, atol=1e-5)
+
+
+def test_padding_never_beats_a_negative_similarity():
+    # Every real similarity is negative: a pad counted as 0 would win; it must not.
+    Q = torch.tensor([[[1.0, 0.0]]])
+    D = torch.tensor([[[-0.5, 0.5], [0.0, 0.0], [0.0, 0.0]]])
+    D_mask = torch.tensor([[True, False, False]])
+    assert maxsim(Q, D, D_mask).item() == pytest.approx(-0.5)
+
+
+def test_blocks_give_the_same_scores(monkeypatch):
+    import lateint.maxsim as module
+
+    Q, D, D_mask = random_case(3, n_d=11)
+    whole = maxsim(Q, D, D_mask)
+    monkeypatch.setattr(module, "_BLOCK_FLOATS", 1)  # one document per block
+    torch.testing.assert_close(maxsim(Q, D, D_mask), whole)
+
+
+def test_search_orders_by_score():
+    Q, D, D_mask = random_case(1)
+    values, indices = search(Q, D, D_mask, k=3)
+    full = reference(Q, D, D_mask)
+    for row in range(Q.shape[0]):
+        assert indices[row].tolist() == torch.argsort(full[row], descending=True)[:3].tolist()
+        torch.testing.assert_close(values[row], full[row][indices[row]])
+
+
+def test_token_matches_sum_to_maxsim():
+    Q, D, D_mask = random_case(2)
+    sim, idx, best = token_matches(Q[0], D[1], D_mask[1])
+    assert sim.shape == (Q.shape[1], D.shape[1])
+    assert all(D_mask[1, j] for j in idx.tolist())
+    assert best.sum().item() == pytest.approx(maxsim(Q[:1], D[1:2], D_mask[1:2]).item(), abs=1e-5)
+
+
+def test_shape_errors_are_clear():
+    Q, D, D_mask = random_case(0)
+    with pytest.raises(ValueError, match="dim"):
+        maxsim(Q[..., :4], D, D_mask)
+    with pytest.raises(ValueError, match="D_mask"):
+        maxsim(Q, D, D_mask.float())
+    empty = D_mask.clone()
+    empty[2] = False
+    with pytest.raises(ValueError, match="at least one unmasked token"):
+        maxsim(Q, D, empty)
