@@ -52,12 +52,16 @@ def load_backbone(path: Path):
     """A transformers model and tokenizer from a local folder, offline."""
     from transformers import AutoModel, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModel.from_pretrained(path, local_files_only=True, use_safetensors=True)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModel.from_pretrained(path, local_files_only=True, use_safetensors=True)
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: could not load the transformer and its tokenizer ({str(e).splitlines()[0]})") from None
     return model.eval(), tokenizer
 
 
 def load_encoder(name_or_path: str = "lateint-minilm", **config_overrides) -> Encoder:
+    name_or_path = str(name_or_path)
     if name_or_path == "minilm-zeroshot":
         backbone, tokenizer = load_backbone(minilm_path())
         config = _override(ZEROSHOT, config_overrides)
@@ -66,7 +70,129 @@ def load_encoder(name_or_path: str = "lateint-minilm", **config_overrides) -> En
         return Encoder(backbone, tokenizer, None, config, "minilm-zeroshot", _minilm_id())
     if name_or_path == "lateint-minilm":
         return load_head(HEADS / "lateint-minilm", **config_overrides)
-    raise CheckpointError(f"unknown model {name_or_path!r}: known names are 'lateint-minilm' and 'minilm-zeroshot'")
+    folder = _local_or_hub(name_or_path)
+    if (folder / "modules.json").is_file():
+        return load_pylate(folder, **config_overrides)
+    if (folder / "artifact.metadata").is_file() or _has_tensor(folder, "linear.weight"):
+        return load_colbert(folder, **config_overrides)
+    raise CheckpointError(f"{folder} is neither a colbert-ai checkpoint (artifact.metadata, linear.weight) nor a PyLate folder (modules.json)")
+
+
+def load_colbert(folder: Path, **config_overrides) -> Encoder:
+    """A colbert-ai checkpoint: a BERT-like model, ``linear.weight`` beside it, settings
+    in ``artifact.metadata``."""
+    meta = json.loads((folder / "artifact.metadata").read_text()) if (folder / "artifact.metadata").is_file() else {}
+    settings = {
+        "query_maxlen": meta.get("query_maxlen", 32),
+        "doc_maxlen": meta.get("doc_maxlen", 180),
+        "dim": meta.get("dim", 128),
+        "mask_punctuation": meta.get("mask_punctuation", True),
+        "attend_to_mask": meta.get("attend_to_mask_tokens", False),
+        "query_marker": meta.get("query_token_id", "[unused0]"),
+        "doc_marker": meta.get("doc_token_id", "[unused1]"),
+    }
+    weight = _tensor(folder, "linear.weight")
+    backbone, tokenizer = load_backbone(folder)
+    return _assemble(folder, backbone, tokenizer, weight, _override(EncoderConfig(**settings), config_overrides))
+
+
+def load_pylate(folder: Path, **config_overrides) -> Encoder:
+    """A PyLate / sentence-transformers ColBERT folder: ``modules.json`` with a
+    Transformer module and a Dense projection; prefixes and lengths in
+    ``config_sentence_transformers.json``."""
+    modules = json.loads((folder / "modules.json").read_text())
+    dense = [m for m in modules if m.get("type", "").endswith("Dense")]
+    transformer = [m for m in modules if m.get("type", "").endswith("Transformer")]
+    if not dense or not transformer:
+        raise CheckpointError(f"{folder / 'modules.json'}: expected a Transformer and a Dense module, found {[m.get('type') for m in modules]}")
+    if len(dense) > 1:
+        raise CheckpointError(f"{folder / 'modules.json'}: {len(dense)} Dense modules; only one projection is supported")
+    dense_dir = folder / dense[0]["path"]
+    dense_config = json.loads((dense_dir / "config.json").read_text())
+    if dense_config.get("bias") or "Identity" not in dense_config.get("activation_function", "Identity"):
+        raise CheckpointError(f"{dense_dir}: only a linear projection without bias or activation is supported")
+    st = json.loads((folder / "config_sentence_transformers.json").read_text()) if (folder / "config_sentence_transformers.json").is_file() else {}
+    settings = {
+        "query_maxlen": st.get("query_length", 32),
+        "doc_maxlen": st.get("document_length", 180),
+        "dim": dense_config["out_features"],
+        "mask_punctuation": bool(st.get("skiplist_words", True)),
+        "attend_to_mask": st.get("attend_to_expansion_tokens", False),
+        "query_augmentation": st.get("do_query_expansion", True),
+        "query_marker": (st.get("query_prefix") or "").strip() or None,
+        "doc_marker": (st.get("document_prefix") or "").strip() or None,
+    }
+    weight = _tensor(dense_dir, "linear.weight")
+    backbone, tokenizer = load_backbone(folder / transformer[0].get("path", ""))
+    return _assemble(folder, backbone, tokenizer, weight, _override(EncoderConfig(**settings), config_overrides))
+
+
+def _assemble(folder: Path, backbone, tokenizer, weight: torch.Tensor, config: EncoderConfig) -> Encoder:
+    hidden = backbone.config.hidden_size
+    if weight.dim() != 2 or weight.shape[1] != hidden:
+        raise CheckpointError(f"{folder}: the projection has shape {tuple(weight.shape)}, which does not fit the backbone's hidden size {hidden}")
+    if config.dim != weight.shape[0]:
+        raise CheckpointError(f"{folder}: settings say dim={config.dim} but the projection outputs {weight.shape[0]}")
+    projection = torch.nn.Linear(hidden, weight.shape[0], bias=False)
+    projection.load_state_dict({"weight": weight.float()})
+    for marker in (config.query_marker, config.doc_marker):
+        if marker is not None and tokenizer.convert_tokens_to_ids(marker) == tokenizer.unk_token_id:
+            raise CheckpointError(f"{folder}: marker {marker!r} is not in the tokenizer's vocabulary")
+    return Encoder(backbone, tokenizer, projection, config, folder.name, f"{folder.resolve()}@{_weights_stamp(folder)}")
+
+
+def _weight_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.safetensors"))
+
+
+def _has_tensor(folder: Path, key: str) -> bool:
+    from safetensors import safe_open
+
+    for f in _weight_files(folder):
+        with safe_open(f, framework="pt") as handle:
+            if key in handle.keys():
+                return True
+    return False
+
+
+def _tensor(folder: Path, key: str) -> torch.Tensor:
+    files = _weight_files(folder)
+    if not files:
+        pickled = sorted(p.name for p in folder.glob("*.bin")) + sorted(p.name for p in folder.glob("*.pt"))
+        hint = f" (found {pickled}: pickle files are not loaded; convert them to safetensors)" if pickled else ""
+        raise CheckpointError(f"no .safetensors weights in {folder}{hint}")
+    for f in files:
+        state = load_file(f)
+        if key in state:
+            return state[key]
+    raise CheckpointError(f"{folder}: no tensor {key!r} in {[f.name for f in files]}")
+
+
+def _weights_stamp(folder: Path) -> str:
+    """Size and modification time of the weight files: enough to key caches by."""
+    return ",".join(f"{p.name}:{p.stat().st_size}:{int(p.stat().st_mtime)}" for p in _weight_files(folder))
+
+
+def _local_or_hub(name_or_path: str) -> Path:
+    folder = Path(name_or_path).expanduser()
+    if folder.is_dir():
+        return folder
+    if name_or_path.count("/") != 1 or name_or_path.startswith((".", "/", "~")):
+        raise CheckpointError(f"unknown model {name_or_path!r}: not a folder, not a hub id (org/name), and not one of 'lateint-minilm', 'minilm-zeroshot'")
+    try:
+        from huggingface_hub import snapshot_download
+
+        patterns = ["*.json", "*.txt", "*.safetensors", "artifact.metadata", "*/*.json", "*/*.safetensors"]
+        try:
+            return Path(snapshot_download(name_or_path, allow_patterns=patterns, local_files_only=True))
+        except Exception:
+            return Path(snapshot_download(name_or_path, allow_patterns=patterns))
+    except Exception as e:
+        raise CheckpointError(
+            f"could not get {name_or_path!r}: no folder of that name here, not in the Hugging Face cache, "
+            f"and the hub could not be reached ({type(e).__name__}). Download it where there is network "
+            f"and pass the folder's path."
+        ) from None
 
 
 def load_head(folder: Path, **config_overrides) -> Encoder:

@@ -36,6 +36,7 @@ class EncoderConfig:
     query_marker: str | None = "[unused0]"  # ColBERT's [Q]; None for no marker
     doc_marker: str | None = "[unused1]"  # ColBERT's [D]; None for no marker
     query_augmentation: bool = True  # pad queries with [MASK] to query_maxlen
+    query_mask_tokens: int | None = None  # with augmentation: append exactly this many [MASK]s instead
     attend_to_mask: bool = True  # let the encoder attend to the [MASK] pads
     mask_punctuation: bool = True  # leave punctuation tokens out of document vectors
     normalize: bool = True  # L2-normalize every token vector
@@ -167,7 +168,13 @@ class Encoder:
             raise ValueError(f"query_maxlen={c.query_maxlen} leaves no room for query tokens")
         truncated = sum(len(x) > room for x in ids)
         rows = [prefix + x[:room] + [self.tokenizer.sep_token_id] for x in ids]
-        if c.query_augmentation:
+        if c.query_augmentation and c.query_mask_tokens is not None:
+            input_ids, real = self._pad([r + [self.tokenizer.mask_token_id] * c.query_mask_tokens for r in rows])
+            n_real = torch.tensor([len(r) for r in rows])
+            is_mask = real & (torch.arange(input_ids.shape[1])[None, :] >= n_real[:, None])
+            attention_mask = (real if c.attend_to_mask else real & ~is_mask).long()
+            Q_mask = real
+        elif c.query_augmentation:
             mask_id = self.tokenizer.mask_token_id
             input_ids = torch.tensor([r + [mask_id] * (c.query_maxlen - len(r)) for r in rows])
             real = torch.tensor([[1] * len(r) + [0] * (c.query_maxlen - len(r)) for r in rows], dtype=torch.bool)

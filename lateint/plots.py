@@ -102,3 +102,83 @@ def cost_quality(points: dict[str, tuple[float, float, float]], title: str = "")
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def heatmap(alignment, title: str = "", max_doc_tokens: int = 80):
+    """Query tokens (rows) by document tokens (columns), each row's maximum boxed.
+
+    Long documents are cut to the first ``max_doc_tokens`` columns plus every column
+    some query token matched, so that no match is hidden.
+    """
+    sim = alignment.sim.numpy()
+    matched = set(alignment.best_index.tolist())
+    cols = sorted(set(range(min(max_doc_tokens, sim.shape[1]))) | matched)
+    fig, ax = plt.subplots(figsize=(min(18, 2 + 0.16 * len(cols)), 1.2 + 0.24 * sim.shape[0]))
+    image = ax.imshow(sim[:, cols], cmap="viridis", aspect="auto", vmin=min(0, sim.min()), vmax=1)
+    col_of = {c: i for i, c in enumerate(cols)}
+    for row, (j, value) in enumerate(zip(alignment.best_index.tolist(), alignment.best_score.tolist())):
+        ax.add_patch(plt.Rectangle((col_of[j] - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.6))
+    ax.set_yticks(range(sim.shape[0]), alignment.query_tokens, fontsize=8)
+    ax.set_xticks(range(len(cols)), [alignment.doc_tokens[c] for c in cols], rotation=90, fontsize=7)
+    ax.set_xlabel("document tokens" + (" (first columns and every matched one)" if len(cols) < sim.shape[1] else ""))
+    ax.set_title(title or f"MaxSim = {alignment.score:.2f}: sum of the boxed row maxima", fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01, label="cosine")
+    fig.tight_layout()
+    return fig
+
+
+def highlight_html(alignment) -> str:
+    """The document's tokens as HTML, each shaded by how much MaxSim it contributed.
+
+    >>> import torch
+    >>> from lateint.explain import Alignment
+    >>> a = Alignment(["q"], ["the", "tides"], torch.tensor([[0.1, 0.9]]), torch.tensor([1]), torch.tensor([0.9]))
+    >>> "tides" in highlight_html(a) and "rgba" in highlight_html(a)
+    True
+    """
+    weights = alignment.doc_weights()
+    top = float(weights.max()) or 1.0
+    parts = []
+    for token, w in zip(alignment.doc_tokens, weights.tolist()):
+        text = token[2:] if token.startswith("##") else " " + token
+        style = f"background: rgba(85,168,104,{w / top:.2f}); border-radius: 3px" if w > 0 else ""
+        parts.append(f'<span style="{style}" title="{w:.2f}">{_escape(text)}</span>')
+    return '<div style="line-height: 1.9; font-family: sans-serif">' + "".join(parts) + "</div>"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def token_explorer(encoder, queries: dict[str, str], ranked: dict[str, list[tuple[str, str]]]):
+    """An ipywidgets explorer: pick a query and one of its top documents, see the
+    heatmap and the highlighted matches. ``ranked[query_id]`` lists (doc_id, text)."""
+    import ipywidgets as widgets
+    from IPython.display import HTML, display
+
+    from .explain import align
+
+    query_box = widgets.Dropdown(options=[(f"{q}: {t[:70]}", q) for q, t in queries.items()], description="query", layout={"width": "95%"})
+    doc_box = widgets.Dropdown(description="document", layout={"width": "95%"})
+    out = widgets.Output()
+
+    def refresh_docs(*_):
+        doc_box.options = [(f"#{i + 1} {d}: {t[:60]}", d) for i, (d, t) in enumerate(ranked[query_box.value])]
+
+    def draw(*_):
+        if doc_box.value is None:
+            return
+        text = dict(ranked[query_box.value])[doc_box.value]
+        alignment = align(encoder, queries[query_box.value], text)
+        with out:
+            out.clear_output(wait=True)
+            fig = heatmap(alignment)
+            display(fig)
+            plt.close(fig)
+            display(HTML(highlight_html(alignment)))
+
+    query_box.observe(refresh_docs, names="value")
+    doc_box.observe(draw, names="value")
+    refresh_docs()
+    draw()
+    return widgets.VBox([query_box, doc_box, out])

@@ -41,6 +41,33 @@ EXPECTED = {
         "main_doc_tokens": (3, 256),
         "main_late_vs_dense_mb": (1.0, 1000),
     },
+    "book/02_mechanism": {
+        "pair_score": (0.0, 256.0),
+        "n_mask": (0, 32),
+        "n_dropped": (0, 256),
+        "hidden_dim": (384, 384),
+        "dim": (128, 128),
+        "n_pooling_cases": (0, 10**4),
+    },
+    "book/02b_training": {
+        **{f"main_{k}_ndcg": (0.3, 1.0) for k in ("bm25", "dense", "zeroshot", "late")},
+        "dev_before": (0.0, 1.0),
+        "dev_best": (0.0, 1.0),
+        "train_steps": (1, 10**6),
+        "smoke_steps": (1, 1000),
+        "size_ratio": (2.9, 3.1),  # 384-d raw vectors against the 128-d head
+    },
+    "book/05_thinking_tokens": {
+        "ex_vectors": (6, 32),  # word pieces + [CLS] + [SEP] + 3 masks: at least the post's 6
+        "ex_masks": (3, 3),
+        "ex_special": (2, 2),  # [CLS] and [SEP] (the shipped model has no marker)
+        "ex_lookups": (6, 32),
+        "ex_candidates": (1, 10**6),
+        "mask_share": (0.0, 100.0),
+        "main_sweep_base": (0.3, 1.0),
+        "main_sweep_best": (0.3, 1.0),
+        "main_sweep_ms_ratio": (0.5, 1000),
+    },
 }
 
 

@@ -102,3 +102,15 @@ def test_unknown_model_name():
 def test_unknown_setting():
     with pytest.raises(TypeError, match="unknown encoder settings"):
         Encoder.from_pretrained("minilm-zeroshot", query_len=3)
+
+
+def test_exact_number_of_mask_tokens(colbert_style):
+    enc = colbert_style.with_config(query_mask_tokens=3)
+    tok = enc.tokenize_queries(["neoshare macht spass", "wind"])
+    tokens = enc.tokens(tok["input_ids"][0])
+    assert tokens[-4:] == ["[SEP]", "[MASK]", "[MASK]", "[MASK]"]
+    assert tok["Q_mask"][0].all() and tok["Q_mask"][1].sum() == 1 + 1 + 1 + 1 + 3  # [CLS] [Q] wind [SEP] + 3
+    unattended = enc.with_config(attend_to_mask=False).tokenize_queries(["wind"])
+    assert unattended["attention_mask"][0].tolist() == [1, 1, 1, 1, 0, 0, 0]
+    Q = enc.encode_queries(["neoshare macht spass", "wind"])
+    assert Q.shape[1] == len(tokens) and Q[1, 7:].abs().sum() == 0  # row 2 is padded with zero vectors

@@ -1,0 +1,113 @@
+"""Query augmentation ("thinking tokens"): what appended [MASK] tokens do to MaxSim.
+
+ColBERT pads every query with [MASK] tokens that the encoder attends to; each pad
+yields one more query vector, one more lookup, one more term of the MaxSim sum. This
+module measures that: a sweep over the number of [MASK] tokens (with and without
+attention to them), and what the [MASK] vectors look like (which query tokens they
+resemble, which document tokens they match, how much of the score they carry).
+
+The sweep re-ranks a fixed candidate pool per query (BM25's top ``depth`` together with
+MaxSim's top ``depth`` without masks) so that one point costs seconds, not minutes; it
+measures how the masks change the scores, not which documents a first stage finds.
+
+Left out: training with a different number of masks (``train.py`` has the switch).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import metrics
+from .baselines import BM25
+from .data import Collection
+from .encoder import Encoder, TokenVectors
+from .maxsim import maxsim, search
+
+
+def with_masks(encoder: Encoder, n_masks: int, attend: bool = True) -> Encoder:
+    """The same model with exactly ``n_masks`` [MASK] tokens appended to every query."""
+    if n_masks == 0:
+        return encoder.with_config(query_augmentation=False, query_mask_tokens=None)
+    return encoder.with_config(query_augmentation=True, query_mask_tokens=n_masks, attend_to_mask=attend)
+
+
+def candidate_pool(encoder: Encoder, collection: Collection, vectors: TokenVectors, depth: int = 100) -> list[list[int]]:
+    """Per query, the union of BM25's and mask-free MaxSim's top ``depth`` documents."""
+    _, bm25_top = BM25(collection.doc_texts).search(collection.query_texts, depth)
+    D, D_mask = vectors.padded()
+    _, late_top = search(with_masks(encoder, 0).encode_queries(collection.query_texts), D, D_mask, depth)
+    return [sorted(set(a.tolist()) | set(b.tolist())) for a, b in zip(bm25_top, late_top)]
+
+
+def rerank(encoder: Encoder, collection: Collection, vectors: TokenVectors, pool: list[list[int]]) -> dict[str, dict[str, float]]:
+    """A run: every query's pool scored by exact MaxSim."""
+    Q = encoder.encode_queries(collection.query_texts)  # (n_queries, query_len, dim)
+    run = {}
+    for i, (query_id, docs) in enumerate(zip(collection.query_ids, pool)):
+        D, D_mask = vectors.select(docs).padded()
+        scores = maxsim(Q[i : i + 1], D, D_mask)[0]
+        run[query_id] = {collection.doc_ids[d]: float(s) for d, s in zip(docs, scores)}
+    return run
+
+
+def sweep(encoder: Encoder, collection: Collection, vectors: TokenVectors, pool: list[list[int]], counts=(0, 1, 2, 4, 8, 16, 32, 64), attend_options=(True, False), timing_queries: int = 5) -> list[dict]:
+    """nDCG@10 (re-ranking the pool) and exhaustive query time for each number of masks.
+
+    Query time is the median over ``timing_queries`` single queries, encoded and scored
+    against every document: what each extra vector costs without an index.
+    """
+    D, D_mask = vectors.padded()
+    rows = []
+    for attend in attend_options:
+        for n in counts:
+            if n == 0 and not attend_options[0] == attend:
+                continue  # no masks: attention to them is moot, measured once
+            model = with_masks(encoder, n, attend)
+            run = rerank(model, collection, vectors, pool)
+            times = []
+            for text in collection.query_texts[:timing_queries]:
+                start = time.perf_counter()
+                maxsim(model.encode_queries([text]), D, D_mask)
+                times.append((time.perf_counter() - start) * 1e3)
+            rows.append({"n_masks": n, "attend": attend if n else None, **metrics.evaluate(run, collection.qrels), "query_ms": statistics.median(times)})
+    return rows
+
+
+@dataclass
+class MaskReport:
+    nearest_query_token: Counter  # which real query token each [MASK] vector is closest to
+    matched_doc_token: Counter  # which document token each [MASK] vector matched (in the top document)
+    score_share: float  # mean fraction of the MaxSim score carried by [MASK] rows
+    n_masks: int
+
+
+def mask_report(encoder: Encoder, collection: Collection, vectors: TokenVectors, pool: list[list[int]], n_masks: int = 8) -> MaskReport:
+    """What the [MASK] vectors do, over every query of the collection."""
+    model = with_masks(encoder, n_masks, attend=True)
+    tok = model.tokenize_queries(collection.query_texts)
+    Q = model.encode_queries(collection.query_texts)
+    is_mask = tok["input_ids"] == model.tokenizer.mask_token_id  # (n_queries, query_len)
+    nearest, matched, shares = Counter(), Counter(), []
+    for i, docs in enumerate(pool):
+        real = tok["Q_mask"][i] & ~is_mask[i]
+        masks = is_mask[i]
+        q_tokens = model.tokens(tok["input_ids"][i])
+        real_idx = torch.nonzero(real).flatten()
+        closest = (Q[i][masks] @ Q[i][real].T).argmax(dim=1)  # (n_masks,)
+        nearest.update(q_tokens[int(real_idx[j])] for j in closest)
+        D, D_mask = vectors.select(docs).padded()
+        scores = maxsim(Q[i : i + 1], D, D_mask)[0]
+        top = int(scores.argmax())
+        doc = vectors.doc(docs[top])
+        sim = Q[i] @ doc.T  # (query_len, doc_len)
+        best, where = sim.max(dim=1)
+        ids = vectors.token_ids[vectors.offsets[docs[top]] : vectors.offsets[docs[top] + 1]]
+        matched.update(model.tokenizer.convert_ids_to_tokens(ids[where[masks]].tolist()))
+        shares.append(float(best[masks].sum() / best[tok["Q_mask"][i]].sum()))
+    return MaskReport(nearest, matched, float(np.mean(shares)), n_masks)
