@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from . import metrics
-from .baselines import BM25
+from .baselines import FastBM25
 from .data import Collection
 from .encoder import Encoder, TokenVectors
 from .maxsim import maxsim, search
@@ -39,7 +39,7 @@ def with_masks(encoder: Encoder, n_masks: int, attend: bool = True) -> Encoder:
 
 def candidate_pool(encoder: Encoder, collection: Collection, vectors: TokenVectors, depth: int = 100) -> list[list[int]]:
     """Per query, the union of BM25's and mask-free MaxSim's top ``depth`` documents."""
-    _, bm25_top = BM25(collection.doc_texts).search(collection.query_texts, depth)
+    _, bm25_top = FastBM25(collection.doc_texts).search(collection.query_texts, depth)
     D, D_mask = vectors.padded()
     _, late_top = search(with_masks(encoder, 0).encode_queries(collection.query_texts), D, D_mask, depth)
     return [sorted(set(a.tolist()) | set(b.tolist())) for a, b in zip(bm25_top, late_top)]

@@ -84,3 +84,14 @@ def test_shape_errors_are_clear():
     empty[2] = False
     with pytest.raises(ValueError, match="at least one unmasked token"):
         maxsim(Q, D, empty)
+
+
+def test_search_groups_queries_of_different_lengths():
+    Q, D, D_mask = random_case(4, n_q=7, q_len=6, n_d=9)
+    for row, length in enumerate([6, 2, 4, 1, 5, 3, 6]):
+        Q[row, length:] = 0  # zero padding, as unaugmented queries have
+    values, indices = search(Q, D, D_mask, k=4, group=2)
+    full = reference(Q, D, D_mask)
+    for row in range(7):
+        assert indices[row].tolist() == torch.argsort(full[row], descending=True)[:4].tolist()
+        torch.testing.assert_close(values[row], full[row][indices[row]], rtol=1e-5, atol=1e-5)
