@@ -222,7 +222,9 @@ class Encoder:
     def encode_documents(self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Document token vectors ``D`` (n, longest, dim) and ``D_mask`` (n, longest).
 
-        Positions that are padding or skiplisted punctuation are False in ``D_mask``.
+        Skiplisted punctuation gets no vector at all (as ColBERT stores documents): row
+        ``i`` holds document ``i``'s kept tokens in order, then padding (False in ``D_mask``).
+        ``tokenize_documents(texts)["D_mask"]`` says which input tokens were kept.
         """
         return self.head_corpus(self._backbone_documents(texts, batch_size, progress)).padded()
 

@@ -50,10 +50,11 @@ def align(encoder: Encoder, query: str, doc: str) -> Alignment:
     q_tok = encoder.tokenize_queries([query])
     d_tok = encoder.tokenize_documents([doc])
     Q = encoder.encode_queries([query])[0]  # (query_len, dim)
-    D, D_mask = encoder.encode_documents([doc])  # (1, doc_len, dim)
-    keep = D_mask[0]
+    D, D_mask = encoder.encode_documents([doc])  # skiplisted tokens have no vector: rows are the kept tokens
+    d = D[0][D_mask[0]]  # (n_kept, dim)
     q_keep = q_tok["Q_mask"][0]
-    sim, best_index, best_score = token_matches(Q[q_keep], D[0][keep], torch.ones(int(keep.sum()), dtype=torch.bool))
+    sim, best_index, best_score = token_matches(Q[q_keep], d, torch.ones(len(d), dtype=torch.bool))
     query_tokens = [t for t, k in zip(encoder.tokens(q_tok["input_ids"][0]), q_keep.tolist()) if k]
-    doc_tokens = [t for t, k in zip(encoder.tokens(d_tok["input_ids"][0]), keep.tolist()) if k]
+    doc_tokens = [t for t, k in zip(encoder.tokens(d_tok["input_ids"][0]), d_tok["D_mask"][0].tolist()) if k]
+    assert len(doc_tokens) == len(d), "document tokens and vectors out of step"
     return Alignment(query_tokens, doc_tokens, sim, best_index, best_score)
