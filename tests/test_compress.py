@@ -1,0 +1,183 @@
+import numpy as np
+import pytest
+import torch
+
+from lateint.compress import Compressed, _id_dtype, compress, decompress, hamming_scores
+
+N, DIM = 2000, 32
+
+
+def unit_vectors(n=N, dim=DIM, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.nn.functional.normalize(torch.randn(n, dim, generator=g), dim=1)
+
+
+@pytest.fixture(scope="module")
+def x():
+    return unit_vectors()
+
+
+@pytest.fixture(scope="module")
+def residual(x):
+    """Residual compression at each bit width, computed once."""
+    return {bits: compress(x, "residual", k=16, bits=bits, niter=10, seed=0) for bits in (1, 2, 4)}
+
+
+def mean_cosine_error(x, y):
+    return float(1 - (x * y).sum(dim=1).mean())
+
+
+def test_fp16_round_trip(x):
+    c = compress(x, "fp16")
+    y = decompress(c)
+    assert y.dtype == torch.float32 and y.shape == x.shape
+    assert float((y - x).abs().max()) < 1e-3
+    assert c.nbytes == 2 * N * DIM and c.bytes_per_vector == 2 * DIM
+
+
+def test_int8_error_is_at_most_half_a_step(x):
+    c = compress(x, "int8")
+    y = decompress(c)
+    assert c.codes.dtype == np.int8 and y.shape == x.shape
+    scale = torch.from_numpy(c.scale)  # (dim,)
+    torch.testing.assert_close(scale, x.abs().amax(dim=0) / 127)
+    assert bool(((y - x).abs() <= scale / 2 + 1e-6).all())
+    assert (np.abs(c.codes).max(axis=0) == 127).all()  # each dimension's largest value uses the full range
+    assert c.nbytes == N * DIM and c.bytes_per_vector == DIM  # the scales are shared, not counted
+
+
+def test_int8_all_zero_dimension_decodes_to_zero():
+    x = unit_vectors(50, 8)
+    x[:, 3] = 0
+    y = decompress(compress(x, "int8"))
+    assert bool((y[:, 3] == 0).all())
+    assert not bool(torch.isnan(y).any())
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4])
+def test_residual_bytes(residual, bits):
+    c = residual[bits]
+    assert c.centroid_ids.dtype == np.uint16  # k <= 65536: a 2-byte id
+    assert c.codes.shape == (N, DIM * bits // 8) and c.codes.dtype == np.uint8
+    assert c.bytes_per_vector == 2 + DIM * bits / 8
+    assert c.nbytes == N * (2 + DIM * bits // 8)
+
+
+def test_centroid_id_width():
+    assert _id_dtype(65536) == np.uint16
+    assert _id_dtype(65537) == np.int32
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4])
+def test_residual_packed_codes_are_the_bucket_indices(x, residual, bits):
+    """Unpack by hand and compare with the buckets recomputed from the codebooks."""
+    c = residual[bits]
+    residuals = x.numpy() - c.centroids[c.centroid_ids]
+    expected = (residuals[None] >= c.cutoffs[:, None, :]).sum(axis=0)  # (n, dim)
+    planes = np.unpackbits(c.codes, axis=1).reshape(N, DIM, bits)
+    unpacked = (planes * (1 << np.arange(bits - 1, -1, -1))).sum(axis=2)
+    np.testing.assert_array_equal(unpacked, expected)
+    # Quantile cutoffs: every bucket of every dimension holds about n / 2**bits residuals.
+    counts = np.stack([(expected == j).sum(axis=0) for j in range(2**bits)])
+    assert np.abs(counts - N / 2**bits).max() <= 2
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4])
+def test_residual_bucket_values_are_bucket_means(x, residual, bits):
+    c = residual[bits]
+    residuals = x.numpy() - c.centroids[c.centroid_ids]
+    codes = (residuals[None] >= c.cutoffs[:, None, :]).sum(axis=0)
+    for j in (0, 2**bits - 1):
+        for d in (0, DIM - 1):
+            np.testing.assert_allclose(c.bucket_values[j, d], residuals[codes[:, d] == j, d].mean(), rtol=1e-5, atol=1e-6)
+    lower = np.vstack([np.full((1, DIM), -np.inf), c.cutoffs])
+    upper = np.vstack([c.cutoffs, np.full((1, DIM), np.inf)])
+    assert ((lower <= c.bucket_values) & (c.bucket_values < upper)).all()  # each mean lies inside its bucket
+
+
+def test_residual_decodes_unit_vectors_and_more_bits_are_closer(x, residual):
+    decoded = {bits: decompress(c) for bits, c in residual.items()}
+    for y in decoded.values():
+        assert y.shape == x.shape and y.dtype == torch.float32
+        torch.testing.assert_close(y.norm(dim=1), torch.ones(N))
+    errors = [mean_cosine_error(x, decoded[bits]) for bits in (1, 2, 4)]
+    assert errors[2] < errors[1] < errors[0]
+    assert errors[2] < 0.05
+
+
+def test_residual_decoding_formula(x, residual):
+    c = residual[2]
+    planes = np.unpackbits(c.codes, axis=1).reshape(N, DIM, 2)
+    codes = planes[:, :, 0] * 2 + planes[:, :, 1]
+    raw = c.centroids[c.centroid_ids] + c.bucket_values[codes, np.arange(DIM)]
+    expected = torch.from_numpy(raw / np.linalg.norm(raw, axis=1, keepdims=True))
+    torch.testing.assert_close(decompress(c), expected)
+
+
+def test_residual_is_deterministic_given_a_seed(x, residual):
+    again = compress(x, "residual", k=16, bits=2, niter=10, seed=0)
+    np.testing.assert_array_equal(again.codes, residual[2].codes)
+    np.testing.assert_array_equal(again.centroid_ids, residual[2].centroid_ids)
+    np.testing.assert_array_equal(again.centroids, residual[2].centroids)
+
+
+@pytest.mark.parametrize("dim", [DIM, 12])
+def test_binary_keeps_signs(dim):
+    x = unit_vectors(dim=dim)
+    c = compress(x, "binary")
+    y = decompress(c)
+    assert y.shape == x.shape
+    assert bool((torch.sign(y) == torch.sign(x)).all())
+    torch.testing.assert_close(y.abs(), torch.full_like(y, dim**-0.5))
+    assert c.codes.shape == (N, -(-dim // 8))  # dim bits, rounded up to whole bytes
+    assert c.bytes_per_vector == -(-dim // 8)
+    if dim == DIM:
+        assert c.bytes_per_vector == DIM / 8
+
+
+def loop_equal_bits(q_bits, d_bits):
+    """Equal bits counted one pair and one bit at a time."""
+    out = np.zeros((len(q_bits), len(d_bits)), dtype=np.int64)
+    for a in range(len(q_bits)):
+        for b in range(len(d_bits)):
+            out[a, b] = sum(int(q_bits[a, i] == d_bits[b, i]) for i in range(q_bits.shape[1]))
+    return out
+
+
+def test_hamming_scores_match_a_loop():
+    rng = np.random.default_rng(0)
+    dim = 20  # not a multiple of 8: 4 padding bits
+    q_bits, d_bits = rng.integers(0, 2, (3, dim)), rng.integers(0, 2, (5, dim))
+    q, d = np.packbits(q_bits, axis=1), np.packbits(d_bits, axis=1)
+    expected = loop_equal_bits(q_bits, d_bits)
+    np.testing.assert_array_equal(hamming_scores(q, d, dim=dim), expected)
+    np.testing.assert_array_equal(hamming_scores(q, d), expected + 4)  # padding bits agree
+
+
+def test_hamming_scores_give_dot_products_of_decoded_binary_vectors():
+    q, d = compress(unit_vectors(4, DIM, seed=1), "binary"), compress(unit_vectors(30, DIM, seed=2), "binary")
+    equal = torch.from_numpy(hamming_scores(q.codes, d.codes)).float()
+    torch.testing.assert_close((2 * equal - DIM) / DIM, decompress(q) @ decompress(d).T)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda x: compress(x, "pq"), "unknown compression method 'pq'"),
+        (lambda x: compress(x, "residual", k=4, bits=3), "bits must be 1, 2 or 4"),
+        (lambda x: compress(x, "residual", k=N + 1), "k=2001 centroids"),
+        (lambda x: compress(x[:0], "int8"), "nothing to compress"),
+        (lambda x: compress(x[0], "fp16"), "must be 2-d"),
+        (lambda x: decompress(Compressed("pq", DIM, np.zeros((1, 1), np.uint8))), "unknown compression method"),
+        (lambda x: hamming_scores(np.zeros((1, 4), np.uint8), np.zeros((1, 3), np.uint8)), "4 and 3 bytes"),
+        (lambda x: hamming_scores(np.zeros((1, 4), np.int64), np.zeros((1, 4), np.uint8)), "uint8"),
+    ],
+)
+def test_bad_input_raises(x, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(x)
+
+
+def test_options_for_a_method_without_options_raise(x):
+    with pytest.raises(TypeError, match="takes no options"):
+        compress(x, "int8", bits=4)
