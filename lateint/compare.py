@@ -9,14 +9,16 @@ the exact reference; the Speed chapter makes it fast.
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
-from . import metrics
+from . import cache, metrics
 from .maxsim import search as maxsim_search
 from .baselines import BM25, Dense
 from .data import Collection
@@ -53,25 +55,53 @@ class MethodResult:
 
 
 def run_method(method: str, collection: Collection, encoder: Encoder | None = None, k: int = 100, timing_queries: int = 30) -> MethodResult:
-    """Index ``collection`` with one method and evaluate it on its judged queries."""
+    """Index ``collection`` with one method and evaluate it on its judged queries.
+
+    Rankings and timings are cached on disk (``cache.py``), keyed by the method, the
+    model's weights and settings, the collection, the queries and the source code of
+    the modules that compute them, so chapters that show the same comparison compute
+    it once; any change to that code computes it again.
+    """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
     if method != "bm25" and encoder is None:
         raise ValueError(f"method {method!r} needs an encoder")
+    key = cache.key_for(
+        method=method,
+        model=encoder.fingerprint() if method != "bm25" else "",
+        corpus=collection.fingerprint(),
+        queries=cache.key_for(ids=collection.query_ids, texts=collection.query_texts),
+        k=k,
+        timing_queries=timing_queries,
+        code=_code_version(),
+    )
+    stored = cache.load_or_compute("runs", key, lambda: _rank(method, collection, encoder, k, timing_queries))
+    scores, indices, stats = stored["scores"], stored["indices"], stored["stats"]
+    nbytes, latency, seconds, n_doc_tokens, dim = int(stats[0]), float(stats[1]), float(stats[2]), int(stats[3]), int(stats[4])
+    model = "" if method == "bm25" else (encoder.name if method == "late" else f"{encoder.backbone_id}, mean-pooled")
+    extra = {"n_doc_tokens": n_doc_tokens, "dim": dim} if method == "late" else {}
+    run = metrics.run_from_topk(collection.query_ids, collection.doc_ids, scores, indices)
+    per_query = metrics.per_query(run, collection.qrels)
+    means = {name: float(np.mean(list(v.values()))) for name, v in per_query.items()}
+    return MethodResult(method, model, means, per_query, run, nbytes, latency, seconds, len(collection.query_ids), extra)
+
+
+def _rank(method: str, collection: Collection, encoder: Encoder | None, k: int, timing_queries: int) -> dict[str, np.ndarray]:
+    """Index, rank every query, time single queries; the arrays ``run_method`` caches."""
     started = time.perf_counter()
     queries = collection.query_texts
     timed = queries[:timing_queries]
-    extra: dict = {}
+    n_doc_tokens, dim = 0, 0
     if method == "bm25":
         index = BM25(collection.doc_texts)
         scores, indices = index.search(queries, k)
         latency = _median_ms(lambda q: index.search([q], k), timed)
-        nbytes, model = index.nbytes, ""
+        nbytes = index.nbytes
     elif method == "dense":
         index = Dense(encoder, collection.doc_texts, collection.fingerprint())
         scores, indices = index.search(queries, k)
         latency = _median_ms(lambda q: index.search([q], k), timed)
-        nbytes, model = index.nbytes, f"{encoder.backbone_id}, mean-pooled"
+        nbytes = index.nbytes
     else:
         vectors = encode_collection(encoder, collection)
         D, D_mask = vectors.padded()
@@ -79,12 +109,16 @@ def run_method(method: str, collection: Collection, encoder: Encoder | None = No
         scores, indices = maxsim_search(Q, D, D_mask, k)
         scores, indices = scores.numpy(), indices.numpy()
         latency = _median_ms(lambda q: maxsim_search(encoder.encode_queries([q]), D, D_mask, k), timed)
-        nbytes, model = vectors.nbytes, encoder.name
-        extra = {"n_doc_tokens": int(len(vectors.vectors)), "dim": encoder.dim}
-    run = metrics.run_from_topk(collection.query_ids, collection.doc_ids, scores, indices)
-    per_query = metrics.per_query(run, collection.qrels)
-    means = {name: float(np.mean(list(v.values()))) for name, v in per_query.items()}
-    return MethodResult(method, model, means, per_query, run, nbytes, latency, time.perf_counter() - started, len(queries), extra)
+        nbytes, n_doc_tokens, dim = vectors.nbytes, len(vectors.vectors), encoder.dim
+    stats = [nbytes, latency, time.perf_counter() - started, n_doc_tokens, dim]
+    return {"scores": np.asarray(scores, dtype=np.float32), "indices": np.asarray(indices, dtype=np.int64), "stats": np.asarray(stats, dtype=np.float64)}
+
+
+def _code_version() -> str:
+    """A hash of the source of every module a ranking depends on."""
+    here = Path(__file__).parent
+    names = ("compare.py", "baselines.py", "encoder.py", "maxsim.py", "metrics.py", "data.py", "cache.py")
+    return cache.key_for(code=[hashlib.sha256((here / n).read_bytes()).hexdigest() for n in names])
 
 
 def compare(collection: Collection, encoder: Encoder | None, methods: Sequence[str] = METHODS, **kwargs) -> dict[str, MethodResult]:

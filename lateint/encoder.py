@@ -16,6 +16,7 @@ Left out: loading checkpoints (``checkpoints.py``) and training (``train.py``).
 
 from __future__ import annotations
 
+import hashlib
 import string
 import warnings
 from dataclasses import asdict, dataclass, replace
@@ -146,6 +147,11 @@ class Encoder:
         config = replace(self.config, **changes)
         projection = self.projection if config.dim is not None else None
         return Encoder(self.backbone, self.tokenizer, projection, config, self.name, self.backbone_id)
+
+    def fingerprint(self) -> str:
+        """Identifies the weights and settings (a cache key for rankings)."""
+        head = b"" if self.projection is None else self.projection.weight.detach().float().numpy().tobytes()
+        return cache.key_for(name=self.name, backbone=self.backbone_id, config=asdict(self.config), head=hashlib.sha256(head).hexdigest())
 
     @property
     def dim(self) -> int:
