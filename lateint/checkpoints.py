@@ -145,14 +145,19 @@ def _weight_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.safetensors"))
 
 
-def _has_tensor(folder: Path, key: str) -> bool:
+def _find_tensor(folder: Path, key: str) -> torch.Tensor | None:
+    """One tensor from the folder's safetensors files, read alone (not the whole file)."""
     from safetensors import safe_open
 
     for f in _weight_files(folder):
         with safe_open(f, framework="pt") as handle:
             if key in handle.keys():
-                return True
-    return False
+                return handle.get_tensor(key)
+    return None
+
+
+def _has_tensor(folder: Path, key: str) -> bool:
+    return _find_tensor(folder, key) is not None
 
 
 def _tensor(folder: Path, key: str) -> torch.Tensor:
@@ -161,16 +166,16 @@ def _tensor(folder: Path, key: str) -> torch.Tensor:
         pickled = sorted(p.name for p in folder.glob("*.bin")) + sorted(p.name for p in folder.glob("*.pt"))
         hint = f" (found {pickled}: pickle files are not loaded; convert them to safetensors)" if pickled else ""
         raise CheckpointError(f"no .safetensors weights in {folder}{hint}")
-    for f in files:
-        state = load_file(f)
-        if key in state:
-            return state[key]
-    raise CheckpointError(f"{folder}: no tensor {key!r} in {[f.name for f in files]}")
+    tensor = _find_tensor(folder, key)
+    if tensor is None:
+        raise CheckpointError(f"{folder}: no tensor {key!r} in {[f.name for f in files]}")
+    return tensor
 
 
 def _weights_stamp(folder: Path) -> str:
-    """Size and modification time of the weight files: enough to key caches by."""
-    return ",".join(f"{p.name}:{p.stat().st_size}:{int(p.stat().st_mtime)}" for p in _weight_files(folder))
+    """Size and modification time of every weight file under the folder (subfolders
+    too: a PyLate transformer may sit in one): enough to key caches by."""
+    return ",".join(f"{p.relative_to(folder)}:{p.stat().st_size}:{int(p.stat().st_mtime)}" for p in sorted(folder.rglob("*.safetensors")))
 
 
 def _local_or_hub(name_or_path: str) -> Path:

@@ -31,7 +31,7 @@ from . import cache
 
 @dataclass(frozen=True)
 class EncoderConfig:
-    query_maxlen: int = 32  # query length after [MASK] padding; longer queries are truncated
+    query_maxlen: int = 32  # with augmentation, the length queries are [MASK]-padded to; always the truncation length
     doc_maxlen: int = 256  # document length cap, special tokens included (all-MiniLM-L6-v2 was trained at 256)
     dim: int | None = 128  # projection output; None keeps the backbone's own vectors
     query_marker: str | None = "[unused0]"  # ColBERT's [Q]; None for no marker
@@ -160,7 +160,7 @@ class Encoder:
     # -- tokenization ---------------------------------------------------------
 
     def tokenize_queries(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Token ids for queries, shape (n, query_maxlen) with augmentation.
+        """Token ids for queries, shape (n, query_len) (see ``encode_queries`` for the width).
 
         Returns ``input_ids``, ``attention_mask`` (what the encoder attends to) and
         ``Q_mask`` (which positions yield a scoring vector), plus ``truncated``: how
@@ -213,10 +213,12 @@ class Encoder:
 
     @torch.inference_mode()
     def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
-        """Query token vectors ``Q``, shape (n, query_maxlen, dim).
+        """Query token vectors ``Q``, shape (n, query_len, dim).
 
-        Without query augmentation queries are padded to the longest one with zero
-        vectors, which add exactly 0 to MaxSim (their best dot product is 0).
+        ``query_len`` is ``query_maxlen`` with augmentation (ColBERT); the longest query
+        plus ``query_mask_tokens`` when that is set; else the longest query (at most
+        ``query_maxlen``). Shorter rows are padded with zero vectors, which add exactly 0
+        to MaxSim (their best dot product is 0).
         """
         tok = self.tokenize_queries(texts)
         if tok["truncated"]:

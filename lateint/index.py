@@ -65,7 +65,6 @@ class TokenIndex:
         else:
             self.faiss = faiss.IndexFlatIP(dim)
         self.faiss.add(data)
-        self._padded: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def lookup(self, Q: torch.Tensor, k: int) -> Lookup:
         """One lookup per query vector of one query, shape (query_len, dim); rows that

@@ -62,7 +62,7 @@ def maxsim(
         b = D_block.shape[0]
         sim = (Q_flat @ D_block.reshape(b * d_len, dim).T).view(n_q, q_len, b, d_len)
         sim.masked_fill_(~D_mask[start : start + b].view(1, 1, b, d_len), float("-inf"))
-        best = sim.max(dim=3).values  # (n_q, q_len, b)
+        best = sim.amax(dim=3)  # (n_q, q_len, b)
         if Q_mask is not None:
             best.masked_fill_(~Q_mask.view(n_q, q_len, 1), 0.0)
         scores[:, start : start + b] = best.sum(dim=1)

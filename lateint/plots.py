@@ -5,6 +5,7 @@ Left out: any retrieval logic (it lives in the modules that compute the numbers)
 
 from __future__ import annotations
 
+import html
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -116,7 +117,7 @@ def heatmap(alignment, title: str = "", max_doc_tokens: int = 80):
     fig, ax = plt.subplots(figsize=(min(18, 2 + 0.16 * len(cols)), 1.2 + 0.24 * sim.shape[0]))
     image = ax.imshow(sim[:, cols], cmap="viridis", aspect="auto", vmin=min(0, sim.min()), vmax=1)
     col_of = {c: i for i, c in enumerate(cols)}
-    for row, (j, value) in enumerate(zip(alignment.best_index.tolist(), alignment.best_score.tolist())):
+    for row, j in enumerate(alignment.best_index.tolist()):
         ax.add_patch(plt.Rectangle((col_of[j] - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.6))
     ax.set_yticks(range(sim.shape[0]), alignment.query_tokens, fontsize=8)
     ax.set_xticks(range(len(cols)), [alignment.doc_tokens[c] for c in cols], rotation=90, fontsize=7)
@@ -142,12 +143,8 @@ def highlight_html(alignment) -> str:
     for token, w in zip(alignment.doc_tokens, weights.tolist()):
         text = token[2:] if token.startswith("##") else " " + token
         style = f"background: rgba(85,168,104,{w / top:.2f}); border-radius: 3px" if w > 0 else ""
-        parts.append(f'<span style="{style}" title="{w:.2f}">{_escape(text)}</span>')
+        parts.append(f'<span style="{style}" title="{w:.2f}">{html.escape(text, quote=False)}</span>')
     return '<div style="line-height: 1.9; font-family: sans-serif">' + "".join(parts) + "</div>"
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def token_explorer(encoder, queries: dict[str, str], ranked: dict[str, list[tuple[str, str]]]):
