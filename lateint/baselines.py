@@ -114,7 +114,7 @@ class Dense:
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """One vector per query, shape (n_queries, hidden)."""
         tok = self.encoder.tokenize_queries(queries)
-        hidden = self.encoder._forward(tok["input_ids"], tok["attention_mask"], batch_size=64)  # (n, len, hidden)
+        hidden = self.encoder.backbone_states(tok["input_ids"], tok["attention_mask"], batch_size=64)  # (n, len, hidden)
         mask = tok["attention_mask"].unsqueeze(-1).float()
         pooled = (hidden * mask).sum(1) / mask.sum(1)
         return torch.nn.functional.normalize(pooled, dim=-1).numpy()

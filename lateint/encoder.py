@@ -203,7 +203,7 @@ class Encoder:
         truncated = sum(len(x) > room for x in ids)
         rows = [prefix + x[:room] + [self.tokenizer.sep_token_id] for x in ids]
         input_ids, real = self._pad(rows)
-        return {"input_ids": input_ids, "attention_mask": real.long(), "D_mask": real & ~self._skip(input_ids), "truncated": truncated}
+        return {"input_ids": input_ids, "attention_mask": real.long(), "D_mask": real & ~self.skiplisted(input_ids), "truncated": truncated}
 
     def tokens(self, input_ids: torch.Tensor) -> list[str]:
         """Wordpiece strings for one row of ids (for display)."""
@@ -223,7 +223,7 @@ class Encoder:
         tok = self.tokenize_queries(texts)
         if tok["truncated"]:
             warnings.warn(f"{tok['truncated']} of {len(texts)} queries were longer than query_maxlen={self.config.query_maxlen} and were truncated", stacklevel=3)
-        hidden = self._forward(tok["input_ids"], tok["attention_mask"], batch_size)  # (n, len, hidden)
+        hidden = self.backbone_states(tok["input_ids"], tok["attention_mask"], batch_size)  # (n, len, hidden)
         return self.head(hidden) * tok["Q_mask"].unsqueeze(-1)
 
     @torch.inference_mode()
@@ -251,7 +251,7 @@ class Encoder:
         hidden = torch.from_numpy(np.asarray(backbone["hidden"]))  # (n_tokens_all, hidden)
         token_ids = torch.from_numpy(np.asarray(backbone["token_ids"])).long()
         offsets = torch.from_numpy(np.asarray(backbone["offsets"])).long()
-        keep = ~self._skip(token_ids)
+        keep = ~self.skiplisted(token_ids)
         doc_of_token = torch.repeat_interleave(torch.arange(len(offsets) - 1), offsets[1:] - offsets[:-1])
         kept_per_doc = torch.bincount(doc_of_token[keep], minlength=len(offsets) - 1)
         new_offsets = torch.zeros_like(offsets)
@@ -281,7 +281,7 @@ class Encoder:
         meta = {"backbone": self.backbone_id, "n_docs": len(doc_texts), **asdict(self.config)}
         return cache.load_or_compute("backbone", key, lambda: self._backbone_documents(doc_texts, batch_size, progress), meta)
 
-    # -- internals ------------------------------------------------------------
+    # -- building blocks (training and the baselines use them too) -----------
 
     def _backbone_documents(self, texts: Sequence[str], batch_size: int, progress: bool | None) -> dict[str, np.ndarray]:
         tok = self.tokenize_documents(texts)
@@ -294,7 +294,7 @@ class Encoder:
         for start in tqdm(range(0, len(texts), batch_size), desc=f"encoding {len(texts)} documents", unit="batch", disable=not show):
             idx = order[start : start + batch_size]
             width = int(lengths[idx].max())
-            hidden = self._forward(tok["input_ids"][idx, :width], tok["attention_mask"][idx, :width], batch_size)
+            hidden = self.backbone_states(tok["input_ids"][idx, :width], tok["attention_mask"][idx, :width], batch_size)
             for row, i in enumerate(idx.tolist()):
                 pieces[i] = hidden[row, : lengths[i]].to(torch.float16)
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)
@@ -307,7 +307,8 @@ class Encoder:
         }
 
     @torch.inference_mode()
-    def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, batch_size: int) -> torch.Tensor:
+    def backbone_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+        """The backbone's last hidden states, shape (n, len, hidden), in batches; no head."""
         outs = [
             self.backbone(input_ids=input_ids[i : i + batch_size], attention_mask=attention_mask[i : i + batch_size]).last_hidden_state
             for i in range(0, len(input_ids), batch_size)
@@ -341,7 +342,8 @@ class Encoder:
         real = torch.tensor([[True] * len(r) + [False] * (width - len(r)) for r in rows])
         return input_ids, real
 
-    def _skip(self, input_ids: torch.Tensor) -> torch.Tensor:
+    def skiplisted(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Bool, same shape as ``input_ids``: True for punctuation the skiplist drops."""
         if not self._skip_ids:
             return torch.zeros_like(input_ids, dtype=torch.bool)
         return torch.isin(input_ids, torch.tensor(sorted(self._skip_ids)))

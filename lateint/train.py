@@ -105,7 +105,7 @@ def train(config: TrainConfig = TrainConfig(), out: Path | None = HEADS / "latei
 
     q_hidden = _query_states(encoder, texts)  # (n, query_len, 384)
     q_lengths = (q_hidden.abs().sum(-1) > 0).sum(1)  # (n,) real tokens per query
-    keep = (~encoder.with_config(mask_punctuation=True)._skip(torch.from_numpy(backbone_docs["token_ids"].astype(np.int64)))).numpy()
+    keep = (~encoder.with_config(mask_punctuation=True).skiplisted(torch.from_numpy(backbone_docs["token_ids"].astype(np.int64)))).numpy()
     projection = torch.nn.Linear(backbone.config.hidden_size, config.dim, bias=False)
     projection.weight.data.copy_(_pca_init(backbone_docs["hidden"], config.dim, config.seed))
     optimizer = torch.optim.Adam(projection.parameters(), lr=config.lr)
@@ -231,7 +231,7 @@ def _query_states(encoder: Encoder, texts: list[str], batch_size: int = 128) -> 
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         tok = encoder.tokenize_queries([texts[i] for i in rows])
-        hidden = encoder._forward(tok["input_ids"], tok["attention_mask"], batch_size).float()  # (b, len, hidden)
+        hidden = encoder.backbone_states(tok["input_ids"], tok["attention_mask"], batch_size).float()  # (b, len, hidden)
         states[rows, : hidden.shape[1]] = hidden * tok["Q_mask"].unsqueeze(-1)
     return states
 
