@@ -186,17 +186,20 @@ def _local_or_hub(name_or_path: str) -> Path:
         raise CheckpointError(f"unknown model {name_or_path!r}: not a folder, not a hub id (org/name), and not one of 'lateint-minilm', 'minilm-zeroshot'")
     try:
         from huggingface_hub import snapshot_download
-
-        patterns = ["*.json", "*.txt", "*.safetensors", "artifact.metadata", "*/*.json", "*/*.safetensors"]
-        try:
-            return Path(snapshot_download(name_or_path, allow_patterns=patterns, local_files_only=True))
-        except Exception:
-            return Path(snapshot_download(name_or_path, allow_patterns=patterns))
+    except ImportError:
+        raise CheckpointError(f"{name_or_path!r} is not a local folder, and huggingface_hub (needed for hub ids) is not installed") from None
+    patterns = ["*.json", "*.txt", "*.safetensors", "artifact.metadata", "*/*.json", "*/*.safetensors"]
+    try:
+        return Path(snapshot_download(name_or_path, allow_patterns=patterns, local_files_only=True))
+    except Exception:
+        pass  # not in the local Hugging Face cache: ask the hub
+    try:
+        return Path(snapshot_download(name_or_path, allow_patterns=patterns))
     except Exception as e:
+        reason = (str(e).strip().splitlines() or [""])[0][:200]
         raise CheckpointError(
             f"could not get {name_or_path!r}: no folder of that name here, not in the Hugging Face cache, "
-            f"and the hub could not be reached ({type(e).__name__}). Download it where there is network "
-            f"and pass the folder's path."
+            f"and the hub said {type(e).__name__}: {reason}. Download it where there is network and pass the folder's path."
         ) from None
 
 
