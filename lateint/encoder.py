@@ -63,6 +63,11 @@ class TokenVectors:
     def lengths(self) -> torch.Tensor:
         return self.offsets[1:] - self.offsets[:-1]
 
+    @property
+    def doc_of_token(self) -> torch.Tensor:
+        """(n_tokens,) the document each vector belongs to."""
+        return torch.repeat_interleave(torch.arange(self.n_docs), self.lengths)
+
     def doc(self, i: int) -> torch.Tensor:
         return self.vectors[self.offsets[i] : self.offsets[i + 1]]
 
@@ -79,7 +84,7 @@ class TokenVectors:
         """``D`` (n_docs, max_len, dim) zero-padded, and ``D_mask`` (n_docs, max_len) bool."""
         lengths = self.lengths
         n, max_len, dim = self.n_docs, int(lengths.max()) if self.n_docs else 0, self.vectors.shape[1]
-        doc_of_token = torch.repeat_interleave(torch.arange(n), lengths)  # (n_tokens,)
+        doc_of_token = self.doc_of_token  # (n_tokens,)
         position = torch.arange(len(self.vectors)) - self.offsets[doc_of_token]  # (n_tokens,)
         D = torch.zeros(n, max_len, dim, dtype=self.vectors.dtype)
         D[doc_of_token, position] = self.vectors

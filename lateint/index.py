@@ -52,7 +52,7 @@ class TokenIndex:
         if vectors.n_docs == 0:
             raise ValueError("cannot index an empty corpus")
         self.vectors = vectors
-        self.doc_of_token = np.repeat(np.arange(vectors.n_docs), vectors.lengths.numpy())  # (n_tokens,)
+        self.doc_of_token = vectors.doc_of_token.numpy()  # (n_tokens,)
         data = np.ascontiguousarray(vectors.vectors.float().numpy())
         dim = data.shape[1]
         if nlist:

@@ -105,7 +105,7 @@ def train(config: TrainConfig = TrainConfig(), out: Path | None = HEADS / "latei
 
     q_hidden = _query_states(encoder, texts)  # (n, query_len, 384)
     q_lengths = (q_hidden.abs().sum(-1) > 0).sum(1)  # (n,) real tokens per query
-    keep = (~encoder.with_config(mask_punctuation=True).skiplisted(torch.from_numpy(backbone_docs["token_ids"].astype(np.int64)))).numpy()
+    keep = (~encoder.skiplisted(torch.from_numpy(backbone_docs["token_ids"].astype(np.int64)))).numpy()
     projection = torch.nn.Linear(backbone.config.hidden_size, config.dim, bias=False)
     projection.weight.data.copy_(_pca_init(backbone_docs["hidden"], config.dim, config.seed))
     optimizer = torch.optim.Adam(projection.parameters(), lr=config.lr)
@@ -194,7 +194,7 @@ class _Dev:
     """Exhaustive MaxSim nDCG@10 on held-out queries over the whole corpus."""
 
     def __init__(self, encoder: Encoder, corpus: data.Collection, backbone_docs: dict, query_ids: list[str]):
-        self.encoder = encoder.with_config(mask_punctuation=True)
+        self.encoder = encoder
         self.backbone_docs, self.corpus = backbone_docs, corpus
         texts = [corpus.query_texts[corpus.query_ids.index(q)] for q in query_ids]
         self.query_ids, self.q_hidden = query_ids, _query_states(encoder, texts)
