@@ -4,6 +4,7 @@ An index stores one vector per document token, so storage is ``n_tokens * dim *
 4`` bytes in float32. Four ways to shrink it, each a ``compress`` / ``decompress``
 pair over a (n_tokens, dim) tensor of L2-normalized vectors:
 
+- ``"fp32"``: stored as they are, 4 bytes per dimension (the reference).
 - ``"fp16"``: half precision, 2 bytes per dimension.
 - ``"int8"``: one scale per dimension (its largest absolute value / 127), 1 byte.
 - ``"residual"``: ColBERTv2's scheme {cite}`santhanam2022colbertv2`: the nearest of
@@ -14,19 +15,23 @@ pair over a (n_tokens, dim) tensor of L2-normalized vectors:
 ``Compressed.nbytes`` counts the per-vector codes only: the codebooks (scales,
 centroids, bucket values) are shared by the whole corpus and do not grow with it.
 
-Left out: PLAID's centroid interaction and any on-disk format; everything here is
-in memory. Pass ``TokenVectors.vectors``; the offsets do not change.
+``Compressed.encode`` codes new vectors with an existing codebook (an index adds
+documents without retraining), ``take`` and ``concat`` slice and join codes.
+
+Left out: search and the on-disk format (``index.py``, ``indexfile.py``). Pass
+``TokenVectors.vectors``; the offsets do not change.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 
 import faiss
 import numpy as np
 import torch
 
-METHODS = ("fp16", "int8", "residual", "binary")
+METHODS = ("fp32", "fp16", "int8", "residual", "binary")
 
 
 @dataclass
@@ -35,7 +40,7 @@ class Compressed:
 
     method: str
     dim: int
-    codes: np.ndarray  # fp16 (n, dim) float16; int8 (n, dim) int8; residual, binary: (n, bytes) uint8, packed
+    codes: np.ndarray  # fp32/fp16 (n, dim) float32/float16; int8 (n, dim) int8; residual, binary: (n, bytes) uint8, packed
     bits: int | None = None  # residual: bits per dimension
     centroid_ids: np.ndarray | None = None  # residual: (n,) uint16, or int32 when k > 65536
     scale: np.ndarray | None = None  # int8: (dim,) float32, shared
@@ -56,6 +61,37 @@ class Compressed:
     def bytes_per_vector(self) -> float:
         return self.nbytes / self.n
 
+    @functools.cached_property
+    def byte_table(self) -> torch.Tensor:
+        """Packed codes only: what each byte value decodes to at each byte position."""
+        if self.method == "binary":
+            return _byte_table((torch.tensor([-1.0, 1.0]) / np.sqrt(self.dim)).expand(self.codes.shape[1] * 8, 2), 1)
+        return _byte_table(torch.from_numpy(self.bucket_values).T, self.bits)
+
+    def encode(self, vectors: torch.Tensor) -> "Compressed":
+        """Code more vectors, shape (m, dim), with this codebook (nothing is refitted:
+        int8 clips to the stored scales, residual uses the stored centroids and buckets)."""
+        x = _as_array(vectors)
+        if x.shape[1] != self.dim:
+            raise ValueError(f"vectors have dim {x.shape[1]}; this codebook has dim {self.dim}")
+        if self.method == "residual":
+            return replace(self, **_residual_codes(x, self.centroids, self.cutoffs, self.bits))
+        if self.method == "int8":
+            return replace(self, codes=_int8_codes(x, self.scale))
+        return replace(self, codes=_plain_codes(x, self.method))
+
+    def take(self, rows: np.ndarray) -> "Compressed":
+        """The codes of some rows (int indices or a bool mask), same codebook."""
+        ids = None if self.centroid_ids is None else self.centroid_ids[rows]
+        return replace(self, codes=self.codes[rows], centroid_ids=ids)
+
+    def concat(self, other: "Compressed") -> "Compressed":
+        """These codes followed by ``other``'s; both must come from one codebook."""
+        if other.method != self.method or other.dim != self.dim or other.bits != self.bits:
+            raise ValueError(f"cannot join {other.method} codes to {self.method} codes")
+        ids = None if self.centroid_ids is None else np.concatenate([self.centroid_ids, other.centroid_ids])
+        return replace(self, codes=np.concatenate([self.codes, other.codes]), centroid_ids=ids)
+
 
 def compress(vectors: torch.Tensor, method: str, **kw) -> Compressed:
     """Compress token vectors.
@@ -65,11 +101,12 @@ def compress(vectors: torch.Tensor, method: str, **kw) -> Compressed:
     vectors : torch.Tensor
         Shape (n, dim), L2-normalized rows, n >= 1.
     method : str
-        One of ``"fp16"``, ``"int8"``, ``"residual"``, ``"binary"``.
+        One of ``"fp32"``, ``"fp16"``, ``"int8"``, ``"residual"``, ``"binary"``.
     **kw
         For ``"residual"`` only: ``k`` (centroids, default 256, at most n), ``bits``
         (1, 2 or 4; default 2), ``niter`` (k-means iterations, default 20), ``seed``
-        (default 0). The result is the same for the same seed.
+        (default 0), or ``centroids`` ((k, dim) unit rows, e.g. an index's IVF
+        centroids) to skip k-means. The result is the same for the same seed.
 
     Returns
     -------
@@ -90,65 +127,121 @@ def compress(vectors: torch.Tensor, method: str, **kw) -> Compressed:
     n, dim = vectors.shape
     if n == 0 or dim == 0:
         raise ValueError(f"nothing to compress: vectors have shape {tuple(vectors.shape)}")
-    x = np.ascontiguousarray(vectors.detach().cpu().float().numpy())  # (n, dim)
-    if method == "fp16":
-        return Compressed("fp16", dim, x.astype(np.float16))
+    x = _as_array(vectors)  # (n, dim)
     if method == "int8":
         scale = (np.abs(x).max(axis=0) / 127).astype(np.float32)  # (dim,)
-        codes = np.rint(x / np.where(scale > 0, scale, 1))  # an all-zero dimension stays 0
-        return Compressed("int8", dim, np.clip(codes, -127, 127).astype(np.int8), scale=scale)
-    if method == "binary":
-        return Compressed("binary", dim, np.packbits(x > 0, axis=1))
-    return _residual(x, **kw)
+        return Compressed("int8", dim, _int8_codes(x, scale), scale=scale)
+    if method == "residual":
+        return _residual(x, **kw)
+    return Compressed(method, dim, _plain_codes(x, method))
 
 
-def _residual(x: np.ndarray, k: int = 256, bits: int = 2, niter: int = 20, seed: int = 0) -> Compressed:
+def _as_array(vectors: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(vectors.detach().cpu().float().numpy())
+
+
+def _plain_codes(x: np.ndarray, method: str) -> np.ndarray:
+    if method == "fp32":
+        return x.copy()
+    if method == "fp16":
+        return x.astype(np.float16)
+    return np.packbits(x > 0, axis=1)  # binary
+
+
+def _int8_codes(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    codes = np.rint(x / np.where(scale > 0, scale, 1))  # an all-zero dimension stays 0
+    return np.clip(codes, -127, 127).astype(np.int8)
+
+
+def _residual(x: np.ndarray, k: int = 256, bits: int = 2, niter: int = 20, seed: int = 0, centroids: np.ndarray | None = None) -> Compressed:
     n, dim = x.shape
     if bits not in (1, 2, 4):
         raise ValueError(f"bits must be 1, 2 or 4; got {bits!r}")
-    if not 1 <= k <= n:
-        raise ValueError(f"k={k} centroids need 1 <= k <= the number of vectors ({n})")
-    kmeans = faiss.Kmeans(dim, k, niter=niter, seed=seed, spherical=True)
-    kmeans.train(x)
-    _, ids = kmeans.index.search(x, 1)  # unit-norm centroids: nearest in L2 is largest inner product
-    ids = ids[:, 0]
-    residuals = x - kmeans.centroids[ids]  # (n, dim)
+    if centroids is None:
+        if not 1 <= k <= n:
+            raise ValueError(f"k={k} centroids need 1 <= k <= the number of vectors ({n})")
+        kmeans = faiss.Kmeans(dim, k, niter=niter, seed=seed, spherical=True)
+        kmeans.train(x)
+        centroids = kmeans.centroids
+    elif centroids.ndim != 2 or centroids.shape[1] != dim:
+        raise ValueError(f"centroids must have shape (k, {dim}); got {centroids.shape}")
+    centroids = np.ascontiguousarray(centroids, dtype=np.float32)
+    ids = nearest_centroid(x, centroids)
+    residuals = x - centroids[ids]  # (n, dim)
     # 2**bits equally full buckets per dimension: cutoffs at the residuals' quantiles.
     cutoffs = np.quantile(residuals, np.arange(1, 2**bits) / 2**bits, axis=0).astype(np.float32)
-    codes = np.zeros((n, dim), dtype=np.uint8)
-    for cutoff in cutoffs:
-        codes += residuals >= cutoff  # bucket index = how many cutoffs lie at or below
+    buckets = _buckets(residuals, cutoffs)
     values = np.zeros((2**bits, dim), dtype=np.float32)  # an empty bucket's 0 is never decoded
     for j in range(2**bits):
-        inside = codes == j
+        inside = buckets == j
         count = inside.sum(axis=0)
         np.divide(np.where(inside, residuals, 0).sum(axis=0), count, out=values[j], where=count > 0)
     return Compressed(
-        "residual", dim, _pack(codes, bits), bits=bits, centroid_ids=ids.astype(_id_dtype(k)),
-        centroids=kmeans.centroids.copy(), cutoffs=cutoffs, bucket_values=values,
+        "residual", dim, _pack(buckets, bits), bits=bits, centroid_ids=ids.astype(_id_dtype(len(centroids))),
+        centroids=centroids.copy(), cutoffs=cutoffs, bucket_values=values,
     )
 
 
-def decompress(c: Compressed) -> torch.Tensor:
-    """The vectors back, shape (n, dim), float32.
+def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """(n,) index of each row's most similar centroid (inner product), int64."""
+    index = faiss.IndexFlatIP(centroids.shape[1])
+    index.add(np.ascontiguousarray(centroids, dtype=np.float32))
+    return index.search(np.ascontiguousarray(x, dtype=np.float32), 1)[1][:, 0]
+
+
+def _buckets(residuals: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
+    codes = np.zeros(residuals.shape, dtype=np.uint8)
+    for cutoff in cutoffs:
+        codes += residuals >= cutoff  # bucket index = how many cutoffs lie at or below
+    return codes
+
+
+def _residual_codes(x: np.ndarray, centroids: np.ndarray, cutoffs: np.ndarray, bits: int) -> dict:
+    ids = nearest_centroid(x, centroids)
+    return {"codes": _pack(_buckets(x - centroids[ids], cutoffs), bits), "centroid_ids": ids.astype(_id_dtype(len(centroids)))}
+
+
+def decompress(c: Compressed, rows: np.ndarray | None = None) -> torch.Tensor:
+    """The vectors back, shape (n, dim), float32; only ``rows`` (int indices) when given.
 
     ``"residual"`` decodes to centroid + bucket values, L2-normalized; ``"binary"`` to
-    +-1/sqrt(dim) per dimension (unit length, the input's signs).
+    +-1/sqrt(dim) per dimension (unit length, the input's signs). Packed codes decode
+    through a table per byte position (ColBERTv2's trick): one gather turns a byte into
+    its 8 / bits dimensions' values, no bit twiddling per vector.
     """
-    if c.method == "fp16":
-        x = c.codes.astype(np.float32)
-    elif c.method == "int8":
-        x = c.codes.astype(np.float32) * c.scale
-    elif c.method == "binary":
-        signs = np.unpackbits(c.codes, axis=1, count=c.dim).astype(np.float32) * 2 - 1
-        x = signs / np.sqrt(c.dim, dtype=np.float32)
-    elif c.method == "residual":
-        codes = _unpack(c.codes, c.bits, c.dim)  # (n, dim) bucket indices
-        x = c.centroids[c.centroid_ids] + np.take_along_axis(c.bucket_values, codes.astype(np.intp), axis=0)
-        x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    else:
+    if c.method not in METHODS:
         raise ValueError(f"unknown compression method {c.method!r}; expected one of {', '.join(METHODS)}")
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    pick = slice(None) if rows is None else torch.as_tensor(rows, dtype=torch.long)
+    codes = torch.from_numpy(c.codes)[pick]
+    if c.method in ("fp32", "fp16"):
+        return codes.float()
+    if c.method == "int8":
+        return codes.float() * torch.from_numpy(c.scale)
+    if c.method == "binary":
+        return torch.nn.functional.embedding(_table_index(codes), c.byte_table).flatten(1)[:, : c.dim]
+    ids = torch.from_numpy(c.centroid_ids if rows is None else c.centroid_ids[np.asarray(rows)]).long()
+    x = torch.from_numpy(c.centroids)[ids]  # (n, dim)
+    x += torch.nn.functional.embedding(_table_index(codes), c.byte_table).flatten(1)[:, : c.dim]  # a row gather
+    return torch.nn.functional.normalize(x, dim=1)
+
+
+def _byte_table(values: torch.Tensor, bits: int) -> torch.Tensor:
+    """values (n_dims, 2**bits): each dimension's decoded value per code. Returns
+    (n_bytes * 256, 8 // bits): row ``p * 256 + b`` holds the values byte ``b`` at byte
+    position ``p`` decodes to (most significant bits first, as ``_pack`` writes)."""
+    per_byte = 8 // bits
+    n_bytes = -(-values.shape[0] // per_byte)
+    values = torch.nn.functional.pad(values, (0, 0, 0, n_bytes * per_byte - values.shape[0]))  # pad dims to whole bytes
+    b = torch.arange(256)
+    shifts = torch.arange(per_byte - 1, -1, -1) * bits  # (per_byte,)
+    code = (b[:, None] >> shifts) & (2**bits - 1)  # (256, per_byte) the code of each dimension in byte b
+    dims = torch.arange(n_bytes)[:, None, None] * per_byte + torch.arange(per_byte)  # (n_bytes, 1, per_byte)
+    return values[dims, code[None]].reshape(n_bytes * 256, per_byte)
+
+
+def _table_index(codes: torch.Tensor) -> torch.Tensor:
+    """(n, n_bytes) uint8 codes -> row numbers into ``_byte_table``."""
+    return codes.long() + torch.arange(codes.shape[1]) * 256
 
 
 def hamming_scores(query_bits: np.ndarray, doc_bits: np.ndarray, dim: int | None = None) -> np.ndarray:
@@ -197,8 +290,3 @@ def _pack(codes: np.ndarray, bits: int) -> np.ndarray:
     """(n, dim) values below 2**bits -> (n, ceil(dim * bits / 8)) uint8, most significant bit first."""
     planes = (codes[:, :, None] >> np.arange(bits - 1, -1, -1, dtype=np.uint8)) & 1  # (n, dim, bits)
     return np.packbits(planes.reshape(len(codes), -1), axis=1)
-
-
-def _unpack(packed: np.ndarray, bits: int, dim: int) -> np.ndarray:
-    planes = np.unpackbits(packed, axis=1, count=dim * bits).reshape(len(packed), dim, bits)
-    return (planes << np.arange(bits - 1, -1, -1, dtype=np.uint8)).sum(axis=2, dtype=np.uint8)

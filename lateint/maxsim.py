@@ -12,6 +12,7 @@ against.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 # Keep each block's similarity tensor under about 64M floats (256 MB).
@@ -98,6 +99,41 @@ def search(
         scores[rows] = maxsim(Q[rows, :width], D, D_mask, None if Q_mask is None else Q_mask[rows, :width])
     top = torch.topk(scores, k=min(k, scores.shape[1]), dim=1)
     return top.values, top.indices
+
+
+def maxsim_packed(q: torch.Tensor, vectors: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """MaxSim of one query against documents stored back to back, without padding.
+
+    Parameters
+    ----------
+    q : torch.Tensor
+        One query's token vectors, shape (query_len, dim); zero rows add 0.
+    vectors : torch.Tensor
+        Documents' token vectors concatenated, shape (n_tokens, dim).
+    offsets : torch.Tensor
+        Shape (n_docs + 1,): document ``i`` is ``vectors[offsets[i]:offsets[i+1]]``;
+        every document has at least one vector.
+
+    Returns
+    -------
+    torch.Tensor
+        Scores, shape (n_docs,), float32; equal to :func:`maxsim` on the padded form.
+
+    >>> q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> vectors = torch.tensor([[1.0, 0.0], [0.6, 0.8], [-1.0, 0.0]])
+    >>> maxsim_packed(q, vectors, torch.tensor([0, 2, 3]))
+    tensor([ 1.8000, -1.0000])
+    """
+    lengths = offsets[1:] - offsets[:-1]
+    if len(lengths) and int(lengths.min()) < 1:
+        raise ValueError("every document needs at least one vector")
+    if int(offsets[-1]) != len(vectors):
+        raise ValueError(f"offsets end at {int(offsets[-1])} but there are {len(vectors)} vectors")
+    sim = (q.float() @ vectors.float().T).numpy()  # (query_len, n_tokens)
+    if len(lengths) == 0:
+        return torch.zeros(0)
+    best = np.maximum.reduceat(sim, offsets[:-1].numpy(), axis=1)  # (query_len, n_docs): max per document segment
+    return torch.from_numpy(best.sum(axis=0, dtype=np.float32))
 
 
 def token_matches(

@@ -181,3 +181,24 @@ def test_bad_input_raises(x, call, message):
 def test_options_for_a_method_without_options_raise(x):
     with pytest.raises(TypeError, match="takes no options"):
         compress(x, "int8", bits=4)
+
+
+@pytest.mark.parametrize("method", ["fp32", "fp16", "int8", "residual", "binary"])
+def test_encode_take_concat_reuse_one_codebook(x, method):
+    kw = {"k": 8, "bits": 2} if method == "residual" else {}
+    whole = compress(x, method, **kw)
+    head, tail = whole.take(np.arange(50)), whole.encode(x[50:])
+    joined = head.concat(tail)
+    np.testing.assert_array_equal(joined.codes, whole.codes)  # the same codebook codes the same vectors the same way
+    torch.testing.assert_close(decompress(joined), decompress(whole))
+    rows = np.array([3, 77, 10])
+    torch.testing.assert_close(decompress(whole, rows), decompress(whole)[rows])
+    with pytest.raises(ValueError, match="dim"):
+        whole.encode(x[:, :4])
+
+
+def test_residual_with_given_centroids_skips_kmeans(x):
+    centroids = torch.nn.functional.normalize(x[:5], dim=1).numpy()
+    c = compress(x, "residual", centroids=centroids, bits=4)
+    np.testing.assert_array_equal(c.centroids, centroids)
+    assert (torch.nn.functional.cosine_similarity(decompress(c), x) > 0.9).all()

@@ -95,3 +95,18 @@ def test_search_groups_queries_of_different_lengths():
     for row in range(7):
         assert indices[row].tolist() == torch.argsort(full[row], descending=True)[:4].tolist()
         torch.testing.assert_close(values[row], full[row][indices[row]], rtol=1e-5, atol=1e-5)
+
+
+def test_packed_maxsim_equals_padded_maxsim():
+    from lateint.encoder import TokenVectors
+    from lateint.maxsim import maxsim_packed
+
+    g = torch.Generator().manual_seed(3)
+    lengths = torch.tensor([1, 7, 3, 12])
+    offsets = torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(lengths, 0)])
+    vectors = torch.nn.functional.normalize(torch.randn(int(lengths.sum()), 8, generator=g), dim=1)
+    q = torch.nn.functional.normalize(torch.randn(5, 8, generator=g), dim=1)
+    D, D_mask = TokenVectors(vectors, offsets, torch.zeros(len(vectors), dtype=torch.long)).padded()
+    torch.testing.assert_close(maxsim_packed(q, vectors, offsets), maxsim(q[None], D, D_mask)[0])
+    with pytest.raises(ValueError, match="offsets end"):
+        maxsim_packed(q, vectors[:-1], offsets)
