@@ -99,16 +99,25 @@ class FastBM25:
 
 
 class Dense:
-    """Exact dense retrieval: one mean-pooled, normalized vector per text, faiss inner product."""
+    """Dense retrieval: one mean-pooled, normalized vector per text, faiss inner product.
 
-    def __init__(self, encoder: Encoder, doc_texts: Sequence[str], corpus_key: str | None = None):
+    ``hnsw=0`` searches exactly (a flat index); ``hnsw=M`` builds an HNSW graph with
+    ``M`` links per node {cite}`malkov2018hnsw` and visits ``ef_search`` nodes per query.
+    """
+
+    def __init__(self, encoder: Encoder, doc_texts: Sequence[str], corpus_key: str | None = None, hnsw: int = 0, ef_search: int = 128):
         # The backbone as sentence-transformers runs it: no markers, no projection, 256 tokens.
         self.encoder = encoder.with_config(
             dim=None, query_marker=None, doc_marker=None, query_augmentation=False, mask_punctuation=False, query_maxlen=encoder.config.doc_maxlen
         )
         backbone = self.encoder.backbone_corpus(doc_texts, corpus_key)
         self.doc_vectors = pool(backbone["hidden"], backbone["offsets"])  # (n_docs, hidden)
-        self.index = faiss.IndexFlatIP(self.doc_vectors.shape[1])
+        dim = self.doc_vectors.shape[1]
+        if hnsw:
+            self.index = faiss.IndexHNSWFlat(dim, hnsw, faiss.METRIC_INNER_PRODUCT)
+            self.index.hnsw.efSearch = ef_search
+        else:
+            self.index = faiss.IndexFlatIP(dim)
         self.index.add(self.doc_vectors)
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:

@@ -20,12 +20,16 @@ import numpy as np
 
 from . import cache, metrics
 from .maxsim import search as maxsim_search
-from .baselines import BM25, Dense
+from .baselines import BM25, Dense, FastBM25
 from .data import Collection
 from .encoder import Encoder, TokenVectors
 
-METHODS = ("bm25", "dense", "late")
-LABELS = {"bm25": "BM25 (full text)", "dense": "dense (one vector)", "late": "late interaction (MaxSim)"}
+METHODS = ("bm25", "dense", "late")  # what ``compare`` runs by default
+EXTRA_METHODS = ("bm25s", "dense_hnsw")  # the same models behind faster indexes (the Speed chapter)
+LABELS = {
+    "bm25": "BM25 (full text)", "dense": "dense (one vector)", "late": "late interaction (MaxSim)",
+    "bm25s": "BM25, bm25s (sparse matrix)", "dense_hnsw": "dense, HNSW",
+}
 
 
 @dataclass
@@ -62,13 +66,13 @@ def run_method(method: str, collection: Collection, encoder: Encoder | None = No
     the modules that compute them, so chapters that show the same comparison compute
     it once; any change to that code computes it again.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
-    if method != "bm25" and encoder is None:
+    if method not in METHODS + EXTRA_METHODS:
+        raise ValueError(f"unknown method {method!r}: choose from {', '.join(METHODS + EXTRA_METHODS)}")
+    if not method.startswith("bm25") and encoder is None:
         raise ValueError(f"method {method!r} needs an encoder")
     key = cache.key_for(
         method=method,
-        model=encoder.fingerprint() if method != "bm25" else "",
+        model=encoder.fingerprint() if not method.startswith("bm25") else "",
         corpus=collection.fingerprint(),
         queries=cache.key_for(ids=collection.query_ids, texts=collection.query_texts),
         k=k,
@@ -78,7 +82,7 @@ def run_method(method: str, collection: Collection, encoder: Encoder | None = No
     stored = cache.load_or_compute("runs", key, lambda: _rank(method, collection, encoder, k, timing_queries))
     scores, indices, stats = stored["scores"], stored["indices"], stored["stats"]
     nbytes, latency, seconds, n_doc_tokens, dim = int(stats[0]), float(stats[1]), float(stats[2]), int(stats[3]), int(stats[4])
-    model = "" if method == "bm25" else (encoder.name if method == "late" else f"{encoder.backbone_id}, mean-pooled")
+    model = "" if method.startswith("bm25") else (encoder.name if method == "late" else f"{encoder.backbone_id}, mean-pooled")
     extra = {"n_doc_tokens": n_doc_tokens, "dim": dim} if method == "late" else {}
     run = metrics.run_from_topk(collection.query_ids, collection.doc_ids, scores, indices)
     per_query = metrics.per_query(run, collection.qrels)
@@ -97,8 +101,13 @@ def _rank(method: str, collection: Collection, encoder: Encoder | None, k: int, 
         scores, indices = index.search(queries, k)
         latency = _median_ms(lambda q: index.search([q], k), timed)
         nbytes = index.nbytes
-    elif method == "dense":
-        index = Dense(encoder, collection.doc_texts, collection.fingerprint())
+    elif method == "bm25s":
+        index = FastBM25(collection.doc_texts)
+        scores, indices = index.search(queries, k)
+        latency = _median_ms(lambda q: index.search([q], k), timed)
+        nbytes = index.nbytes
+    elif method in ("dense", "dense_hnsw"):
+        index = Dense(encoder, collection.doc_texts, collection.fingerprint(), hnsw=32 if method == "dense_hnsw" else 0)
         scores, indices = index.search(queries, k)
         latency = _median_ms(lambda q: index.search([q], k), timed)
         nbytes = index.nbytes
