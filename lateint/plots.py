@@ -179,3 +179,72 @@ def token_explorer(encoder, queries: dict[str, str], ranked: dict[str, list[tupl
     refresh_docs()
     draw()
     return widgets.VBox([query_box, doc_box, out])
+
+
+def speed_quality(curves: dict[str, list[tuple[float, float, str]]], points: dict[str, tuple[float, float]], reference: tuple[float, str] | None = None):
+    """Latency (ms, log x) against nDCG@10.
+
+    ``curves[name]`` is a list of (ms, ndcg, label) drawn as a line (an index's
+    settings); ``points[name] = (ms, ndcg)`` are single systems. ``reference`` draws a
+    horizontal line at (ndcg, label).
+    """
+    fig, ax = plt.subplots(figsize=(7.2, 4.2))
+    markers = iter("osD^v<>")
+    for name, rows in curves.items():
+        rows = sorted(rows)
+        ax.plot([r[0] for r in rows], [r[1] for r in rows], marker=next(markers), markersize=4, label=name)
+        for ms, ndcg, label in rows:
+            ax.annotate(label, (ms, ndcg), textcoords="offset points", xytext=(3, 3), fontsize=6, color="0.35")
+    for name, (ms, ndcg) in points.items():
+        ax.scatter(ms, ndcg, s=50, marker="*", zorder=3, color=COLORS.get(name.split(" ")[0].split(",")[0]))
+        ax.annotate(name, (ms, ndcg), textcoords="offset points", xytext=(6, -3), fontsize=8)
+    if reference is not None:
+        ax.axhline(reference[0], color="0.6", linestyle="dotted", linewidth=1)
+        ax.annotate(reference[1], (ax.get_xlim()[0], reference[0]), textcoords="offset points", xytext=(4, 3), fontsize=7, color="0.4")
+    ax.set_xscale("log")
+    ax.set_xlabel("median time per query, encoding included (ms, log scale)")
+    ax.set_ylabel("nDCG@10")
+    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def scaling(tokens: Sequence[float], series: dict[str, tuple[Sequence[float], tuple[float, float]]], extrapolate_to: float, marks: dict[str, tuple[float, float]] | None = None):
+    """Measured ms per query against corpus tokens (log-log), each series with its fit
+    ``ms = a * tokens ** b`` drawn out to ``extrapolate_to``; ``marks[label] = (tokens, ms)``
+    are published points."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    grid = np.geomspace(min(tokens), extrapolate_to, 50)
+    for name, (ms, (a, b)) in series.items():
+        line = ax.plot(grid, a * grid**b, linestyle="dashed", linewidth=1)[0]
+        ax.scatter(tokens, ms, color=line.get_color(), zorder=3, label=f"{name}: ms ~ tokens^{b:.2f}")
+    for label, (x, y) in (marks or {}).items():
+        ax.scatter([x], [y], marker="*", s=80, color="black", zorder=3)
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(-10, 8), fontsize=8, ha="right")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("document token vectors in the corpus (log)")
+    ax.set_ylabel("ms per query (log)")
+    ax.legend(fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def size_quality(rows: Sequence[dict], reference_label: str = "fp32", measure: str = "nDCG@10", tolerance: float = 0.01):
+    """Bytes per token (log x) against a quality measure, one labelled point per storage;
+    a band marks ``tolerance`` below the reference."""
+    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    best = next(r for r in rows if r["label"] == reference_label)[measure]
+    ax.axhspan(best - tolerance, best, color=COLORS["late"], alpha=0.12, linewidth=0)
+    for r in rows:
+        pooled = "pooled" in r["label"]
+        ax.scatter(r["bytes_per_token"], r[measure], marker="s" if pooled else "o", color="#8172B3" if pooled else COLORS["late"], zorder=3)
+        ax.annotate(r["label"], (r["bytes_per_token"], r[measure]), textcoords="offset points", xytext=(5, 3), fontsize=7)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("stored bytes per document token (log2)")
+    ax.set_ylabel(measure)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig

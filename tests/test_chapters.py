@@ -57,6 +57,25 @@ EXPECTED = {
         "smoke_steps": (1, 1000),
         "size_ratio": (3.0, 4.0),  # 384-d vectors of every token against 128-d vectors of non-punctuation tokens
     },
+    "book/03_speed_quality": {
+        "exh_ndcg": (0.3, 1.0),
+        "nlist": (16, 65536),
+        "trace_scored": (1, 10**6),
+        "best_ndcg": (0.3, 1.0),
+        "best_p50": (0.0, 10_000),
+        "speedup": (0.5, 10**5),  # smoke subsets are tiny: the index need not win there
+        "bm25s_ms": (0.0, 10_000),
+        "qdrant_agree": (1.0, 1.0),  # Qdrant's MAX_SIM returns exactly lateint's top-10 for every query checked
+        "exp_exh": (0.0, 3.0),
+    },
+    "book/04_size": {
+        "ref_ndcg": (0.3, 1.0),
+        "res2_bytes": (34, 34),  # 2-byte centroid id + 128 dimensions x 2 bits
+        "knee_bytes": (1, 512),
+        "d_fp16": (-0.5, 0.5),  # half precision moves nDCG@10 by less than half a point
+        "d_int8": (-1.0, 1.0),
+        "best20_bytes": (1, 20),
+    },
     "book/05_thinking_tokens": {
         "ex_vectors": (6, 32),  # word pieces + [CLS] + [SEP] + 3 masks: at least the post's 6
         "ex_masks": (3, 3),
