@@ -137,6 +137,10 @@ class LateIndex:
             raise ValueError(f"inconsistent index: {len(doc_ids)} documents, {len(offsets)} offsets, {store.n} codes, {len(token_cells)} cell ids")
         if len(set(doc_ids)) != len(doc_ids):
             raise ValueError("document ids must be unique")
+        if len(token_cells) and int(token_cells.max()) >= len(centroids):
+            raise ValueError(f"a token's cell id {int(token_cells.max())} is beyond the {len(centroids)} centroids")
+        if offsets[0] != 0 or (np.diff(offsets) < 1).any():
+            raise ValueError("offsets must start at 0 and give every document at least one token")
         self.config = config
         self.centroids = np.ascontiguousarray(centroids, dtype=np.float32)  # (nlist, dim)
         self.store = store  # one code per document token
