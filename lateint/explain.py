@@ -41,19 +41,19 @@ class Alignment:
 def align(encoder: Encoder, query: str, doc: str) -> Alignment:
     """Encode one query and one document and align their tokens.
 
-    >>> from lateint.encoder import Encoder
-    >>> enc = Encoder.from_pretrained("minilm-zeroshot")
+    >>> from lateint import load_encoder
+    >>> enc = load_encoder("minilm-zeroshot")
     >>> a = align(enc, "tidal forces", "The Moon raises the tides.")
     >>> a.query_tokens[:3], a.doc_tokens[a.best_index[1]]
     (['[CLS]', 'tidal', 'forces'], 'tides')
     """
     q_tok = encoder.tokenize_queries([query])
     d_tok = encoder.tokenize_documents([doc])
-    Q = encoder.encode_queries([query])[0]  # (query_len, dim)
+    Q, Q_mask = encoder.encode_queries([query])
+    q_keep = Q_mask[0]
     D, D_mask = encoder.encode_documents([doc])  # skiplisted tokens have no vector: rows are the kept tokens
     d = D[0][D_mask[0]]  # (n_kept, dim)
-    q_keep = q_tok["Q_mask"][0]
-    sim, best_index, best_score = token_matches(Q[q_keep], d, torch.ones(len(d), dtype=torch.bool))
+    sim, best_index, best_score = token_matches(Q[0][q_keep], d, torch.ones(len(d), dtype=torch.bool))
     query_tokens = [t for t, k in zip(encoder.tokens(q_tok["input_ids"][0]), q_keep.tolist()) if k]
     doc_tokens = [t for t, k in zip(encoder.tokens(d_tok["input_ids"][0]), d_tok["D_mask"][0].tolist()) if k]
     assert len(doc_tokens) == len(d), "document tokens and vectors out of step"

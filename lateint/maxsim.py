@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .vectors import length_batches
+
 # Keep each block's similarity tensor under about 64M floats (256 MB).
 _BLOCK_FLOATS = 1 << 26
 
@@ -61,8 +63,10 @@ def maxsim(
     for start in range(0, n_d, block):
         D_block = D[start : start + block].float()  # (b, d_len, dim)
         b = D_block.shape[0]
-        pads = torch.zeros(b * d_len).masked_fill_(~D_mask[start : start + b].reshape(-1), float("-inf"))  # (b*d_len,)
-        # -inf at padded positions, added inside the GEMM (beta=1): one pass fewer than a masked_fill afterwards
+        pads = torch.zeros(b * d_len).masked_fill_(
+            ~D_mask[start : start + b].reshape(-1), float("-inf")
+        )  # (b*d_len,)
+        # -inf at padded positions, added inside the GEMM (beta=1): one pass fewer than masked_fill after
         sim = torch.addmm(pads, Q_flat, D_block.reshape(b * d_len, dim).T).view(n_q, q_len, b, d_len)
         best = sim.amax(dim=3)  # (n_q, q_len, b)
         if Q_mask is not None:
@@ -82,22 +86,21 @@ def search(
     """Exhaustive top-``k`` by MaxSim. Shapes as in :func:`maxsim`.
 
     Queries are scored in groups of ``group`` with similar lengths, each group cut to
-    its longest query: zero-padded query positions add exactly 0, so skipping them
-    changes no score and saves most of the work when lengths vary.
+    its longest query (by ``Q_mask``): skipping padded rows changes no score and saves
+    most of the work when lengths vary.
 
     Returns
     -------
     (scores, doc_indices), each of shape (n_queries, min(k, n_docs)), best first.
     """
-    real = Q.abs().sum(-1) > 0 if Q_mask is None else Q_mask  # (n_queries, query_len)
+    if Q_mask is None:
+        Q_mask = torch.ones(Q.shape[:2], dtype=torch.bool)
     positions = torch.arange(1, Q.shape[1] + 1)
-    lengths = (real * positions).amax(dim=1).clamp(min=1)  # last real position per query
+    lengths = (Q_mask * positions).amax(dim=1).clamp(min=1)  # last real position per query
     scores = torch.empty(Q.shape[0], D.shape[0])
-    order = torch.argsort(lengths)
-    for start in range(0, len(order), group):
-        rows = order[start : start + group]
+    for rows in length_batches(lengths, group):
         width = int(lengths[rows].max())
-        scores[rows] = maxsim(Q[rows, :width], D, D_mask, None if Q_mask is None else Q_mask[rows, :width])
+        scores[rows] = maxsim(Q[rows, :width], D, D_mask, Q_mask[rows, :width])
     top = torch.topk(scores, k=min(k, scores.shape[1]), dim=1)
     return top.values, top.indices
 
@@ -108,7 +111,7 @@ def maxsim_packed(q: torch.Tensor, vectors: torch.Tensor, offsets: torch.Tensor)
     Parameters
     ----------
     q : torch.Tensor
-        One query's token vectors, shape (query_len, dim); zero rows add 0.
+        One query's token vectors, shape (query_len, dim); every row scores.
     vectors : torch.Tensor
         Documents' token vectors concatenated, shape (n_tokens, dim).
     offsets : torch.Tensor
@@ -133,7 +136,9 @@ def maxsim_packed(q: torch.Tensor, vectors: torch.Tensor, offsets: torch.Tensor)
     sim = (q.float() @ vectors.float().T).numpy()  # (query_len, n_tokens)
     if len(lengths) == 0:
         return torch.zeros(0)
-    best = np.maximum.reduceat(sim, offsets[:-1].numpy(), axis=1)  # (query_len, n_docs): max per document segment
+    best = np.maximum.reduceat(
+        sim, offsets[:-1].numpy(), axis=1
+    )  # (query_len, n_docs): max per document segment
     return torch.from_numpy(best.sum(axis=0, dtype=np.float32))
 
 
@@ -179,7 +184,9 @@ def _check_shapes(Q, D, D_mask, Q_mask) -> None:
     if Q.shape[2] != D.shape[2]:
         raise ValueError(f"query dim {Q.shape[2]} != document dim {D.shape[2]}")
     if D_mask.shape != D.shape[:2] or D_mask.dtype != torch.bool:
-        raise ValueError(f"D_mask must be bool of shape {tuple(D.shape[:2])}; got {D_mask.dtype} {tuple(D_mask.shape)}")
+        raise ValueError(
+            f"D_mask must be bool of shape {tuple(D.shape[:2])}; got {D_mask.dtype} {tuple(D_mask.shape)}"
+        )
     if D.shape[0] and not bool(D_mask.any(dim=1).all()):
         raise ValueError("every document needs at least one unmasked token")
     if Q_mask is not None and (Q_mask.shape != Q.shape[:2] or Q_mask.dtype != torch.bool):

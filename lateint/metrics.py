@@ -8,7 +8,7 @@ query with no results as 0 (trec_eval alone would silently skip it).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import ir_measures
 import numpy as np
@@ -16,7 +16,9 @@ import numpy as np
 MEASURES = {"nDCG@10": ir_measures.nDCG @ 10, "R@100": ir_measures.R @ 100, "MRR@10": ir_measures.RR @ 10}
 
 
-def run_from_topk(query_ids: Sequence[str], doc_ids: Sequence[str], scores, indices) -> dict[str, dict[str, float]]:
+def run_from_topk(
+    query_ids: Sequence[str], doc_ids: Sequence[str], scores, indices
+) -> dict[str, dict[str, float]]:
     """A run ``{query_id: {doc_id: score}}`` from top-k arrays of shape (n_queries, k).
 
     >>> run_from_topk(["q"], ["a", "b", "c"], [[0.9, 0.5]], [[2, 0]])
@@ -29,7 +31,9 @@ def run_from_topk(query_ids: Sequence[str], doc_ids: Sequence[str], scores, indi
     }
 
 
-def per_query(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) -> dict[str, dict[str, float]]:
+def per_query(
+    run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]
+) -> dict[str, dict[str, float]]:
     """Each measure per judged query: ``{measure_name: {query_id: value}}``; 0 where the run has nothing."""
     values = {name: dict.fromkeys(qrels, 0.0) for name in MEASURES}
     by_measure = {m: name for name, m in MEASURES.items()}
@@ -52,3 +56,22 @@ def evaluate(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]])
     if not qrels:
         raise ValueError("no judged queries to evaluate")
     return {name: float(np.mean(list(values.values()))) for name, values in per_query(run, qrels).items()}
+
+
+def first_relevant_rank(
+    run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]
+) -> dict[str, int | None]:
+    """Rank (1-based) of the first relevant document per judged query; None if none was retrieved.
+
+    It is 1 / reciprocal rank as trec_eval computes it (its order, its tie-breaking), so
+    it agrees with MRR@10.
+
+    >>> first_relevant_rank({"q": {"x": 3.0, "a": 2.0}, "p": {"y": 1.0}}, {"q": {"a": 1}, "p": {"b": 1}})
+    {'q': 2, 'p': None}
+    """
+    ranks: dict[str, int | None] = dict.fromkeys(qrels)
+    judged_run = {q: docs for q, docs in run.items() if q in qrels and docs}
+    for metric in ir_measures.iter_calc([ir_measures.RR], qrels, judged_run):
+        if metric.value > 0:
+            ranks[metric.query_id] = round(1 / metric.value)
+    return ranks

@@ -15,7 +15,7 @@ import torch
 from scipy.cluster.hierarchy import fcluster, linkage
 from tqdm.auto import tqdm
 
-from .encoder import TokenVectors
+from .vectors import TokenVectors, offsets_from_lengths
 
 
 def pool_tokens(vectors: TokenVectors, factor: float = 2, progress: bool | None = None) -> TokenVectors:
@@ -36,7 +36,8 @@ def pool_tokens(vectors: TokenVectors, factor: float = 2, progress: bool | None 
         Pooled vectors, L2-normalized, in the same document order. Each pooled vector
         keeps the token id of its cluster's member closest to the mean (for display).
 
-    >>> v = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]]), dim=1)
+    >>> v = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    >>> v = torch.nn.functional.normalize(v, dim=1)
     >>> pooled = pool_tokens(TokenVectors(v, torch.tensor([0, 4]), torch.arange(4)))
     >>> pooled.lengths.tolist(), [round(float(x), 2) for x in pooled.vectors[:, 0]]
     ([2], [1.0, 0.06])
@@ -49,7 +50,9 @@ def pool_tokens(vectors: TokenVectors, factor: float = 2, progress: bool | None 
     offsets = vectors.offsets.tolist()
     show = vectors.n_docs > 1000 if progress is None else progress
     pooled, token_ids, lengths = [], [], []
-    for i in tqdm(range(vectors.n_docs), desc=f"pooling tokens (factor {factor})", unit="doc", disable=not show):
+    for i in tqdm(
+        range(vectors.n_docs), desc=f"pooling tokens (factor {factor})", unit="doc", disable=not show
+    ):
         doc = x[offsets[i] : offsets[i + 1]]  # (length, dim)
         n_clusters = int(np.ceil(len(doc) / factor))
         if len(doc) <= 1 or n_clusters >= len(doc):
@@ -61,12 +64,16 @@ def pool_tokens(vectors: TokenVectors, factor: float = 2, progress: bool | None 
         np.add.at(means, labels, doc)
         means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
         closest = np.full(len(means), -1)
-        similarity = np.einsum("ld,ld->l", doc, means[labels])  # (length,) each token's similarity to its cluster mean
+        similarity = np.einsum(
+            "ld,ld->l", doc, means[labels]
+        )  # (length,) each token's similarity to its cluster mean
         for j in np.argsort(similarity):  # ascending: the closest member is written last
             closest[labels[j]] = j
         pooled.append(means)
         token_ids.append(vectors.token_ids[offsets[i] : offsets[i + 1]][torch.from_numpy(closest)])
         lengths.append(len(means))
-    new_offsets = torch.zeros(vectors.n_docs + 1, dtype=torch.long)
-    new_offsets[1:] = torch.cumsum(torch.tensor(lengths), 0)
-    return TokenVectors(torch.from_numpy(np.concatenate(pooled)), new_offsets, torch.cat(token_ids))
+    return TokenVectors(
+        torch.from_numpy(np.concatenate(pooled)),
+        offsets_from_lengths(torch.tensor(lengths)),
+        torch.cat(token_ids),
+    )

@@ -11,12 +11,12 @@ scores every point exactly).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from .encoder import TokenVectors
+from .vectors import TokenVectors
 
 
 def upload(client, name: str, vectors: TokenVectors, doc_ids: Sequence[str], batch_size: int = 256) -> None:
@@ -29,11 +29,15 @@ def upload(client, name: str, vectors: TokenVectors, doc_ids: Sequence[str], bat
         raise ValueError(f"{len(doc_ids)} document ids for {vectors.n_docs} documents")
     if client.collection_exists(name):
         client.delete_collection(name)
-    client.create_collection(name, vectors_config=models.VectorParams(
-        size=vectors.vectors.shape[1],
-        distance=models.Distance.DOT,  # vectors are L2-normalized already; DOT keeps scores equal to lateint's
-        multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
-    ))
+    client.create_collection(
+        name,
+        vectors_config=models.VectorParams(
+            size=vectors.vectors.shape[1],
+            # vectors are L2-normalized already; DOT keeps scores equal to lateint's
+            distance=models.Distance.DOT,
+            multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
+        ),
+    )
     x = vectors.vectors.float().numpy()
     offsets = vectors.offsets.tolist()
     client.upload_collection(
@@ -45,11 +49,12 @@ def upload(client, name: str, vectors: TokenVectors, doc_ids: Sequence[str], bat
     )
 
 
-def search(client, name: str, Q: torch.Tensor, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` for one query's vectors Q (query_len, dim); all-zero rows are dropped.
+def search(client, name: str, q: torch.Tensor, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` for one query's vectors ``q`` (query_len, dim), every row scoring.
     Returns (scores, document positions), best first."""
-    q = Q[Q.abs().sum(-1) > 0].float().numpy()
     if len(q) == 0:
         raise ValueError("the query has no vectors")
-    points = client.query_points(name, query=q.tolist(), limit=k).points
-    return np.array([p.score for p in points], dtype=np.float32), np.array([p.id for p in points], dtype=np.int64)
+    points = client.query_points(name, query=q.float().numpy().tolist(), limit=k).points
+    return np.array([p.score for p in points], dtype=np.float32), np.array(
+        [p.id for p in points], dtype=np.int64
+    )

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import time
 from dataclasses import asdict, dataclass, replace
@@ -41,8 +40,9 @@ from tqdm.auto import tqdm
 
 from . import data, metrics
 from .baselines import FastBM25
-from .checkpoints import HEADS, load_backbone, minilm_path, _minilm_id
-from .encoder import Encoder, EncoderConfig, TokenVectors
+from .checkpoints import HEADS, load_backbone, minilm_id, minilm_path
+from .encoder import Encoder, EncoderConfig
+from .evaluate import run_method
 from .maxsim import search
 
 
@@ -68,23 +68,78 @@ class TrainConfig:
     max_docs: int = 0  # ... and this many documents
 
 
-def train(config: TrainConfig = TrainConfig(), out: Path | None = HEADS / "lateint-minilm", progress: bool = True, evaluate_test: bool = True) -> dict:
+@dataclass
+class Examples:
+    """What training reads: query texts, their positive documents, and for title pairs how
+    many leading document tokens (the title's) to hide from the positive."""
+
+    texts: list[str]
+    positives: list[list[int]]  # document indices per query
+    title_skip: list[int]
+    train_queries: int  # the first this many are judged queries, the rest title pairs
+    dev_query_ids: list[str]
+
+
+def train(
+    config: TrainConfig = TrainConfig(),
+    out: Path | None = HEADS / "lateint-minilm",
+    progress: bool = True,
+    evaluate_test: bool = True,
+) -> dict:
     """Train, keep the best dev epoch, write ``head.safetensors``, ``config.json`` and
     ``card.json`` to ``out`` (unless None); return the card."""
     started = time.perf_counter()
     _seed(config.seed)
-    enc_config = EncoderConfig(query_maxlen=config.query_maxlen, query_augmentation=config.query_augmentation, dim=None, query_marker=None, doc_marker=None)
-    backbone, tokenizer = load_backbone(minilm_path())
-    encoder = Encoder(backbone, tokenizer, None, enc_config, "minilm-frozen", _minilm_id())
-
+    encoder = frozen_encoder(config)
     corpus = data.load(config.collection, split=config.split)
     if config.max_queries or config.max_docs:
-        corpus = corpus.subset(config.max_queries or len(corpus.query_ids), config.max_docs or len(corpus.doc_ids), seed=config.seed)
+        corpus = corpus.subset(
+            config.max_queries or len(corpus.query_ids),
+            config.max_docs or len(corpus.doc_ids),
+            seed=config.seed,
+        )
     backbone_docs = encoder.backbone_corpus(corpus.doc_texts, corpus.fingerprint(), progress=progress)
-    doc_index = {d: i for i, d in enumerate(corpus.doc_ids)}
-
-    # Queries: SciFact train (split into train/dev) and title pairs.
     rng = random.Random(config.seed)
+    examples = training_examples(config, corpus, encoder, rng)
+    negatives = hard_negatives(corpus, examples, config.bm25_depth)
+    projection = torch.nn.Linear(encoder.backbone.config.hidden_size, config.dim, bias=False)
+    projection.weight.data.copy_(_pca_init(backbone_docs["hidden"], config.dim, config.seed))
+    history, steps, best_epoch = fit(
+        config, encoder, corpus, backbone_docs, examples, negatives, projection, rng, progress
+    )
+    head_config = replace(encoder.config, dim=config.dim, mask_punctuation=True)
+    card = _card(config, corpus, examples, encoder, steps, best_epoch, history)
+    if evaluate_test:
+        trained = Encoder(
+            encoder.backbone, encoder.tokenizer, projection, head_config, "lateint-minilm", minilm_id()
+        )
+        card["test"] = {
+            name: _evaluate(trained, name) for name in ("scifact", "cranfield") if data.available(name)
+        }
+    card["wall_seconds"] = round(time.perf_counter() - started, 1)
+    if out is not None:
+        save_head(projection, head_config, card, Path(out))
+    return card
+
+
+def frozen_encoder(config: TrainConfig) -> Encoder:
+    """all-MiniLM-L6-v2 without a head, tokenizing queries as the trained model will."""
+    enc_config = EncoderConfig(
+        query_maxlen=config.query_maxlen,
+        query_augmentation=config.query_augmentation,
+        dim=None,
+        query_marker=None,
+        doc_marker=None,
+    )
+    backbone, tokenizer = load_backbone(minilm_path())
+    return Encoder(backbone, tokenizer, None, enc_config, "minilm-frozen", minilm_id())
+
+
+def training_examples(
+    config: TrainConfig, corpus: data.Collection, encoder: Encoder, rng: random.Random
+) -> Examples:
+    """Judged queries less a dev part, then ``title_pairs`` (title -> its own abstract)."""
+    doc_index = {d: i for i, d in enumerate(corpus.doc_ids)}
     order = list(range(len(corpus.query_ids)))
     rng.shuffle(order)
     n_dev = int(len(order) * config.dev_fraction)
@@ -96,35 +151,59 @@ def train(config: TrainConfig = TrainConfig(), out: Path | None = HEADS / "latei
     for i in rng.sample(titled, min(config.title_pairs, len(titled))):
         texts.append(corpus.doc_titles[i])
         positives.append([i])
-        title_skip.append(len(tokenizer(corpus.doc_titles[i], add_special_tokens=False)["input_ids"]))
+        title_skip.append(len(encoder.tokenizer(corpus.doc_titles[i], add_special_tokens=False)["input_ids"]))
+    return Examples(texts, positives, title_skip, len(train_idx), [corpus.query_ids[i] for i in dev_idx])
 
-    # Hard negatives: BM25's top documents that are not positives.
-    bm25 = FastBM25(corpus.doc_texts)
-    _, bm25_top = bm25.search(texts, config.bm25_depth + 5)
-    negatives = [[int(j) for j in row if j not in set(pos)][: config.bm25_depth] for row, pos in zip(bm25_top, positives)]
 
-    q_hidden = _query_states(encoder, texts)  # (n, query_len, 384)
-    q_lengths = (q_hidden.abs().sum(-1) > 0).sum(1)  # (n,) real tokens per query
+def hard_negatives(corpus: data.Collection, examples: Examples, depth: int) -> list[list[int]]:
+    """Per query, BM25's top ``depth`` documents that are not its positives."""
+    _, bm25_top = FastBM25(corpus.doc_texts).search(examples.texts, depth + 5)
+    return [
+        [int(j) for j in row if j not in set(pos)][:depth] for row, pos in zip(bm25_top, examples.positives)
+    ]
+
+
+def fit(
+    config: TrainConfig,
+    encoder: Encoder,
+    corpus: data.Collection,
+    backbone_docs: dict,
+    examples: Examples,
+    negatives: list[list[int]],
+    projection: torch.nn.Linear,
+    rng: random.Random,
+    progress: bool,
+) -> tuple[list[dict], int, int]:
+    """Train ``projection`` for ``config.epochs`` epochs and leave it at the best dev epoch.
+
+    Returns the history (loss and dev nDCG@10 per epoch; epoch 0 is before training),
+    the steps taken and the best epoch.
+    """
+    q_hidden, q_mask = query_states(encoder, examples.texts)  # (n, query_len, hidden), (n, query_len)
+    q_lengths = q_mask.sum(1)  # (n,) real tokens per query
     keep = (~encoder.skiplisted(torch.from_numpy(backbone_docs["token_ids"].astype(np.int64)))).numpy()
-    projection = torch.nn.Linear(backbone.config.hidden_size, config.dim, bias=False)
-    projection.weight.data.copy_(_pca_init(backbone_docs["hidden"], config.dim, config.seed))
     optimizer = torch.optim.Adam(projection.parameters(), lr=config.lr)
-
-    dev = _Dev(encoder, corpus, backbone_docs, [corpus.query_ids[i] for i in dev_idx])
+    dev = _Dev(encoder, corpus, backbone_docs, examples.dev_query_ids)
     history = [{"epoch": 0, "loss": None, "dev_nDCG@10": dev.ndcg(projection)}]
     best = (history[0]["dev_nDCG@10"], projection.weight.detach().clone(), 0)
     steps = 0
     for epoch in range(1, config.epochs + 1):
-        perm = torch.randperm(len(texts)).tolist()
+        perm = torch.randperm(len(examples.texts)).tolist()
         losses = []
-        for start in tqdm(range(0, len(perm) - config.batch_size + 1, config.batch_size), desc=f"epoch {epoch}", disable=not progress, leave=False):
+        starts = range(0, len(perm) - config.batch_size + 1, config.batch_size)
+        for start in tqdm(starts, desc=f"epoch {epoch}", disable=not progress, leave=False):
             batch = perm[start : start + config.batch_size]
-            pos = [rng.choice(positives[i]) for i in batch]
-            neg = [rng.choice(negatives[i]) if negatives[i] else rng.randrange(len(corpus.doc_ids)) for i in batch]
-            skips = [title_skip[i] for i in batch] + [0] * len(batch)
+            pos = [rng.choice(examples.positives[i]) for i in batch]
+            neg = [
+                rng.choice(negatives[i]) if negatives[i] else rng.randrange(len(corpus.doc_ids))
+                for i in batch
+            ]
+            skips = [examples.title_skip[i] for i in batch] + [0] * len(batch)
             D_hidden, D_mask = _doc_states(keep, backbone_docs, pos + neg, skips)
             width = int(q_lengths[batch].max())  # without augmentation, most columns are padding
-            Q = torch.nn.functional.normalize(projection(q_hidden[batch, :width]), dim=-1)  # (B, query_len, dim)
+            Q = torch.nn.functional.normalize(
+                projection(q_hidden[batch, :width]), dim=-1
+            )  # (B, query_len, dim)
             D = torch.nn.functional.normalize(projection(D_hidden), dim=-1)  # (2B, doc_len, dim)
             scores = matched_maxsim(Q, D, D_mask) / config.temperature  # (B, 2B)
             loss = torch.nn.functional.cross_entropy(scores, torch.arange(len(batch)))
@@ -139,34 +218,39 @@ def train(config: TrainConfig = TrainConfig(), out: Path | None = HEADS / "latei
             print(f"epoch {epoch}: loss {np.mean(losses):.4f}, dev nDCG@10 {ndcg:.4f}", flush=True)
         if ndcg > best[0]:
             best = (ndcg, projection.weight.detach().clone(), epoch)
-
     projection.weight.data.copy_(best[1])
-    head_config = replace(enc_config, dim=config.dim, mask_punctuation=True)
-    card = {
+    return history, steps, best[2]
+
+
+def _card(
+    config: TrainConfig,
+    corpus: data.Collection,
+    examples: Examples,
+    encoder: Encoder,
+    steps: int,
+    best_epoch: int,
+    history: list[dict],
+) -> dict:
+    hidden = encoder.backbone.config.hidden_size
+    return {
         "model": "lateint-minilm",
-        "backbone": _minilm_id() + ", frozen",
-        "trained": f"projection {backbone.config.hidden_size} -> {config.dim} ({config.dim * backbone.config.hidden_size} weights)",
+        "backbone": minilm_id() + ", frozen",
+        "trained": f"projection {hidden} -> {config.dim} ({config.dim * hidden} weights)",
         "data": {
-            "train_queries": f"{corpus.name} {config.split} split, {len(train_idx)} queries",
-            "dev_queries": f"{corpus.name} {config.split} split, {len(dev_idx)} held-out queries",
-            "title_pairs": len(texts) - len(train_idx),
+            "train_queries": f"{corpus.name} {config.split} split, {examples.train_queries} queries",
+            "dev_queries": f"{corpus.name} {config.split} split, {len(examples.dev_query_ids)} held-out "
+            "queries",
+            "title_pairs": len(examples.texts) - examples.train_queries,
             "hard_negatives": f"BM25 (bm25s) top {config.bm25_depth}, non-relevant",
             "never_used": "SciFact test judgments, Cranfield judgments",
         },
         "train_config": asdict(config),
         "steps": steps,
-        "best_epoch": best[2],
+        "best_epoch": best_epoch,
         "history": history,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
     }
-    if evaluate_test:
-        trained = Encoder(backbone, tokenizer, projection, head_config, "lateint-minilm", _minilm_id())
-        card["test"] = {name: _evaluate(trained, name) for name in ("scifact", "cranfield") if data.available(name)}
-    card["wall_seconds"] = round(time.perf_counter() - started, 1)
-    if out is not None:
-        save_head(projection, head_config, card, Path(out))
-    return card
 
 
 def matched_maxsim(Q: torch.Tensor, D: torch.Tensor, D_mask: torch.Tensor) -> torch.Tensor:
@@ -185,7 +269,11 @@ def matched_maxsim(Q: torch.Tensor, D: torch.Tensor, D_mask: torch.Tensor) -> to
 
 def save_head(projection: torch.nn.Linear, config: EncoderConfig, card: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    save_file({"projection.weight": projection.weight.detach().contiguous()}, out / "head.safetensors", metadata={"format": "lateint-head-1"})
+    save_file(
+        {"projection.weight": projection.weight.detach().contiguous()},
+        out / "head.safetensors",
+        metadata={"format": "lateint-head-1"},
+    )
     (out / "config.json").write_text(json.dumps({"encoder": asdict(config)}, indent=1) + "\n")
     (out / "card.json").write_text(json.dumps(card, indent=1) + "\n")
 
@@ -197,46 +285,61 @@ class _Dev:
         self.encoder = encoder
         self.backbone_docs, self.corpus = backbone_docs, corpus
         texts = [corpus.query_texts[corpus.query_ids.index(q)] for q in query_ids]
-        self.query_ids, self.q_hidden = query_ids, _query_states(encoder, texts)
+        self.query_ids = query_ids
+        self.q_hidden, self.Q_mask = query_states(encoder, texts)
         self.qrels = {q: corpus.qrels[q] for q in query_ids}
 
     @torch.no_grad()
     def ndcg(self, projection: torch.nn.Linear) -> float:
         if not self.query_ids:
             return float("nan")
-        head = Encoder(self.encoder.backbone, self.encoder.tokenizer, projection, replace(self.encoder.config, dim=projection.out_features), "dev", "")
+        head = Encoder(
+            self.encoder.backbone,
+            self.encoder.tokenizer,
+            projection,
+            replace(self.encoder.config, dim=projection.out_features),
+            "dev",
+            "",
+        )
         D, D_mask = head.head_corpus(self.backbone_docs).padded()
-        Q = head.head(self.q_hidden)
-        scores, indices = search(Q, D, D_mask, k=10)
+        Q = head.head(self.q_hidden) * self.Q_mask.unsqueeze(-1)
+        scores, indices = search(Q, D, D_mask, k=10, Q_mask=self.Q_mask)
         run = metrics.run_from_topk(self.query_ids, self.corpus.doc_ids, scores.numpy(), indices.numpy())
         return metrics.evaluate(run, self.qrels)["nDCG@10"]
 
 
 def _evaluate(encoder: Encoder, name: str) -> dict:
-    from .compare import run_method
-
     result = run_method("late", data.load(name), encoder, timing_queries=0)
     return {k: round(v, 4) for k, v in result.metrics.items()}
 
 
-def _query_states(encoder: Encoder, texts: list[str], batch_size: int = 128) -> torch.Tensor:
-    """Backbone states of queries, tokenized as at search time, shape (n, query_len, hidden).
+def query_states(
+    encoder: Encoder, texts: list[str], batch_size: int = 128
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backbone states of queries, tokenized as at search time, shape (n, query_len, hidden),
+    and ``Q_mask`` (n, query_len).
 
     Queries go through the backbone in batches of similar length (padding only to each
-    batch's longest); padded positions come back as zero vectors, which score 0.
+    batch's longest); padded positions come back as zero vectors.
     """
-    width = encoder.tokenize_queries(texts)["input_ids"].shape[1]
-    states = torch.zeros(len(texts), width, encoder.backbone.config.hidden_size)
-    order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+    tok = encoder.tokenize_queries(texts)
+    states = torch.zeros(*tok["input_ids"].shape, encoder.backbone.config.hidden_size)
+    Q_mask = torch.zeros(tok["input_ids"].shape, dtype=torch.bool)
+    order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))  # by characters: a stable order
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         tok = encoder.tokenize_queries([texts[i] for i in rows])
-        hidden = encoder.backbone_states(tok["input_ids"], tok["attention_mask"], batch_size).float()  # (b, len, hidden)
+        hidden = encoder.backbone_states(
+            tok["input_ids"], tok["attention_mask"], batch_size
+        ).float()  # (b, len, hidden)
         states[rows, : hidden.shape[1]] = hidden * tok["Q_mask"].unsqueeze(-1)
-    return states
+        Q_mask[rows, : hidden.shape[1]] = tok["Q_mask"]
+    return states, Q_mask
 
 
-def _doc_states(keep: np.ndarray, backbone_docs: dict, doc_indices: list[int], skip_first: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+def _doc_states(
+    keep: np.ndarray, backbone_docs: dict, doc_indices: list[int], skip_first: list[int]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Backbone states of some documents, padded; ``keep`` (n_tokens,) marks tokens not on
     the skiplist, and for title pairs the title's tokens right after [CLS] are masked too."""
     offsets, hidden = backbone_docs["offsets"], backbone_docs["hidden"]
@@ -275,7 +378,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in asdict(defaults).items():
         kind = (lambda text: text.lower() in ("1", "true", "yes")) if isinstance(value, bool) else type(value)
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value)
-    parser.add_argument("--out", type=Path, default=HEADS / "lateint-minilm", help="folder for head.safetensors, config.json, card.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=HEADS / "lateint-minilm",
+        help="folder for head.safetensors, config.json, card.json",
+    )
     args = vars(parser.parse_args(argv))
     out = args.pop("out")
     card = train(TrainConfig(**args), out=out)

@@ -8,9 +8,9 @@ from lateint import data
 
 @pytest.fixture(scope="session")
 def zeroshot():
-    from lateint.encoder import Encoder
+    from lateint import load_encoder
 
-    return Encoder.from_pretrained("minilm-zeroshot")
+    return load_encoder("minilm-zeroshot")
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,14 @@ def colbert_style(zeroshot):
 
     torch.manual_seed(0)
     projection = torch.nn.Linear(zeroshot.backbone.config.hidden_size, 16, bias=False)
-    return Encoder(zeroshot.backbone, zeroshot.tokenizer, projection, EncoderConfig(dim=16, doc_maxlen=24, query_maxlen=12), "test", "test-backbone")
+    return Encoder(
+        zeroshot.backbone,
+        zeroshot.tokenizer,
+        projection,
+        EncoderConfig(dim=16, doc_maxlen=24, query_maxlen=12),
+        "test",
+        "test-backbone",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def chapters():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [entry["file"] for entry in toc.get("chapters", []) + [p for part in toc.get("parts", []) for p in part["chapters"]]]
+    files = [
+        entry["file"]
+        for entry in toc.get("chapters", []) + [p for part in toc.get("parts", []) for p in part["chapters"]]
+    ]
     return [f for f in files if (ROOT / f"{f}.ipynb").exists()]
 
 
@@ -55,7 +58,10 @@ EXPECTED = {
         "dev_best": (0.0, 1.0),
         "train_steps": (1, 10**6),
         "smoke_steps": (1, 1000),
-        "size_ratio": (3.0, 4.0),  # 384-d vectors of every token against 128-d vectors of non-punctuation tokens
+        "size_ratio": (
+            3.0,
+            4.0,
+        ),  # 384-d vectors of every token against 128-d vectors of non-punctuation tokens
     },
     "book/03_speed_quality": {
         "exh_ndcg": (0.3, 1.0),
@@ -65,7 +71,10 @@ EXPECTED = {
         "best_p50": (0.0, 10_000),
         "speedup": (0.5, 10**5),  # smoke subsets are tiny: the index need not win there
         "bm25s_ms": (0.0, 10_000),
-        "qdrant_agree": (1.0, 1.0),  # Qdrant's MAX_SIM returns exactly lateint's top-10 for every query checked
+        "qdrant_agree": (
+            1.0,
+            1.0,
+        ),  # Qdrant's MAX_SIM returns exactly lateint's top-10 for every query checked
         "exp_exh": (0.0, 3.0),
     },
     "book/04_size": {
@@ -98,10 +107,19 @@ def test_toc_lists_every_chapter():
 @pytest.mark.parametrize("chapter", chapters())
 def test_chapter_runs_in_smoke_mode(chapter, tmp_path):
     out = tmp_path / f"{Path(chapter).name}.ipynb"
-    papermill.execute_notebook(str(ROOT / f"{chapter}.ipynb"), str(out), parameters={"SMOKE": True}, cwd=str(ROOT / "book"), kernel_name="python3", progress_bar=False)
+    papermill.execute_notebook(
+        str(ROOT / f"{chapter}.ipynb"),
+        str(out),
+        parameters={"SMOKE": True},
+        cwd=str(ROOT / "book"),
+        kernel_name="python3",
+        progress_bar=False,
+    )
     values = glued(out)
     expected = EXPECTED.get(chapter, {})
     assert expected, f"{chapter}: add its glued values to EXPECTED"
     for name, (low, high) in expected.items():
         assert name in values, f"{chapter} did not glue {name!r}"
-        assert isinstance(values[name], float) and low <= values[name] <= high, f"{chapter}: {name} = {values[name]!r}, expected in [{low}, {high}]"
+        assert isinstance(values[name], float) and low <= values[name] <= high, (
+            f"{chapter}: {name} = {values[name]!r}, expected in [{low}, {high}]"
+        )

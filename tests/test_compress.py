@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from lateint.compress import Compressed, _id_dtype, compress, decompress, hamming_scores
+from lateint.compress import Compressed, _id_dtype, compress, decompress, hamming_maxsim, hamming_scores
 
 N, DIM = 2000, 32
 
@@ -89,7 +89,9 @@ def test_residual_bucket_values_are_bucket_means(x, residual, bits):
     codes = (residuals[None] >= c.cutoffs[:, None, :]).sum(axis=0)
     for j in (0, 2**bits - 1):
         for d in (0, DIM - 1):
-            np.testing.assert_allclose(c.bucket_values[j, d], residuals[codes[:, d] == j, d].mean(), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(
+                c.bucket_values[j, d], residuals[codes[:, d] == j, d].mean(), rtol=1e-5, atol=1e-6
+            )
     lower = np.vstack([np.full((1, DIM), -np.inf), c.cutoffs])
     upper = np.vstack([c.cutoffs, np.full((1, DIM), np.inf)])
     assert ((lower <= c.bucket_values) & (c.bucket_values < upper)).all()  # each mean lies inside its bucket
@@ -160,6 +162,18 @@ def test_hamming_scores_give_dot_products_of_decoded_binary_vectors():
     torch.testing.assert_close((2 * equal - DIM) / DIM, decompress(q) @ decompress(d).T)
 
 
+def test_hamming_maxsim_is_maxsim_over_decoded_signs():
+    from lateint.maxsim import maxsim_packed
+
+    q = compress(unit_vectors(5, DIM, seed=3), "binary")
+    docs = compress(unit_vectors(60, DIM, seed=4), "binary")
+    offsets = np.array([0, 7, 8, 30, 31, 60])  # five documents of different lengths
+    bits = hamming_maxsim(q.codes, docs.codes, offsets)
+    decoded = maxsim_packed(decompress(q), decompress(docs), torch.from_numpy(offsets))
+    # each query row adds (2 * equal - dim) / dim: the same ranking, the same scores after rescaling
+    torch.testing.assert_close(torch.from_numpy((2 * bits - len(q.codes) * DIM) / DIM).float(), decoded)
+
+
 @pytest.mark.parametrize(
     "call, message",
     [
@@ -168,7 +182,10 @@ def test_hamming_scores_give_dot_products_of_decoded_binary_vectors():
         (lambda x: compress(x, "residual", k=N + 1), "k=2001 centroids"),
         (lambda x: compress(x[:0], "int8"), "nothing to compress"),
         (lambda x: compress(x[0], "fp16"), "must be 2-d"),
-        (lambda x: decompress(Compressed("pq", DIM, np.zeros((1, 1), np.uint8))), "unknown compression method"),
+        (
+            lambda x: decompress(Compressed("pq", DIM, np.zeros((1, 1), np.uint8))),
+            "unknown compression method",
+        ),
         (lambda x: hamming_scores(np.zeros((1, 4), np.uint8), np.zeros((1, 3), np.uint8)), "4 and 3 bytes"),
         (lambda x: hamming_scores(np.zeros((1, 4), np.int64), np.zeros((1, 4), np.uint8)), "uint8"),
     ],
@@ -189,7 +206,9 @@ def test_encode_take_concat_reuse_one_codebook(x, method):
     whole = compress(x, method, **kw)
     head, tail = whole.take(np.arange(50)), whole.encode(x[50:])
     joined = head.concat(tail)
-    np.testing.assert_array_equal(joined.codes, whole.codes)  # the same codebook codes the same vectors the same way
+    np.testing.assert_array_equal(
+        joined.codes, whole.codes
+    )  # the same codebook codes the same vectors the same way
     torch.testing.assert_close(decompress(joined), decompress(whole))
     rows = np.array([3, 77, 10])
     torch.testing.assert_close(decompress(whole, rows), decompress(whole)[rows])

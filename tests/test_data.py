@@ -9,7 +9,11 @@ from lateint.data import DataError
 def write_collection(root, corpus=None, queries=None, qrels="query-id\tcorpus-id\tscore\nq1\td1\t1\n"):
     root.mkdir(parents=True, exist_ok=True)
     (root / "qrels").mkdir(exist_ok=True)
-    corpus = corpus if corpus is not None else [{"_id": "d1", "title": "T", "text": "one"}, {"_id": "d2", "title": "", "text": "two"}]
+    corpus = (
+        corpus
+        if corpus is not None
+        else [{"_id": "d1", "title": "T", "text": "one"}, {"_id": "d2", "title": "", "text": "two"}]
+    )
     queries = queries if queries is not None else [{"_id": "q1", "text": "one?"}]
     (root / "corpus.jsonl").write_text("".join(json.dumps(r) + "\n" for r in corpus))
     (root / "queries.jsonl").write_text("".join(json.dumps(r) + "\n" for r in queries))
@@ -74,7 +78,9 @@ def test_malformed_json_line(tmp_path):
 
 
 def test_empty_documents_are_dropped_loudly(tmp_path):
-    root = write_collection(tmp_path / "c", corpus=[{"_id": "d1", "text": "one"}, {"_id": "d2", "title": " ", "text": ""}])
+    root = write_collection(
+        tmp_path / "c", corpus=[{"_id": "d1", "text": "one"}, {"_id": "d2", "title": " ", "text": ""}]
+    )
     with pytest.warns(UserWarning, match="1 empty document"):
         c = data.load(root)
     assert c.doc_ids == ["d1"] and c.empty_doc_ids == ["d2"]

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from lateint import load_encoder
 from lateint.checkpoints import CheckpointError
-from lateint.encoder import Encoder
 
 
 def test_query_markers_and_mask_padding(colbert_style):
@@ -36,27 +36,30 @@ def test_document_marker_truncation_and_skiplist(colbert_style):
     assert tok["truncated"] == 1
     punct = [t in {",", "!"} for t in tokens]
     assert not tok["D_mask"][0][torch.tensor(punct)].any()  # punctuation dropped
-    assert tok["D_mask"][1].sum() == 5 and not tok["D_mask"][1, 5:].any()  # [CLS] [D] short one [SEP], then pads
+    assert (
+        tok["D_mask"][1].sum() == 5 and not tok["D_mask"][1, 5:].any()
+    )  # [CLS] [D] short one [SEP], then pads
 
 
 def test_shapes_and_normalization(colbert_style):
-    Q = colbert_style.encode_queries(["what is maxsim", "tokens"])
+    Q, Q_mask = colbert_style.encode_queries(["what is maxsim", "tokens"])
     D, D_mask = colbert_style.encode_documents(["MaxSim sums the best match per query token.", "Short."])
-    assert Q.shape == (2, 12, 16)
+    assert Q.shape == (2, 12, 16) and Q_mask.all()  # augmented: every [MASK] row scores
     assert D.shape[0] == 2 and D.shape[2] == 16 and D_mask.shape == D.shape[:2]
     torch.testing.assert_close(Q.norm(dim=-1), torch.ones(2, 12))
     torch.testing.assert_close(D[D_mask].norm(dim=-1), torch.ones(int(D_mask.sum())))
 
 
 def test_mask_vectors_depend_on_the_query(colbert_style):
-    Q = colbert_style.encode_queries(["solar wind", "bread dough"])
+    Q, _ = colbert_style.encode_queries(["solar wind", "bread dough"])
     assert not torch.allclose(Q[0, -1], Q[1, -1], atol=1e-3)  # a [MASK] vector is contextual
 
 
 def test_zeroshot_queries_are_unpadded(zeroshot):
-    Q = zeroshot.encode_queries(["a b c d e", "a"])
+    Q, Q_mask = zeroshot.encode_queries(["a b c d e", "a"])
     assert Q.shape[1] == 7  # [CLS] 5 tokens [SEP]
-    assert Q[1, 3:].abs().sum() == 0  # padding is zero: adds exactly 0 to MaxSim
+    assert Q_mask.sum(1).tolist() == [7, 3]
+    assert Q[1, 3:].abs().sum() == 0  # padded rows are zero vectors
 
 
 def test_corpus_vectors_match_direct_encoding(colbert_style):
@@ -70,12 +73,15 @@ def test_corpus_vectors_match_direct_encoding(colbert_style):
     assert torch.equal(again.vectors, tv.vectors)
 
 
-@pytest.mark.parametrize("bad, error, message", [
-    ([""], ValueError, "query 0 is empty"),
-    (["ok", "   "], ValueError, "query 1 is empty"),
-    ("a string", TypeError, "single string"),
-    ([None], TypeError, "not str"),
-])
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        ([""], ValueError, "query 0 is empty"),
+        (["ok", "   "], ValueError, "query 1 is empty"),
+        ("a string", TypeError, "single string"),
+        ([None], TypeError, "not str"),
+    ],
+)
 def test_bad_queries(colbert_style, bad, error, message):
     with pytest.raises(error, match=message):
         colbert_style.encode_queries(bad)
@@ -87,7 +93,7 @@ def test_empty_document(colbert_style):
 
 
 def test_odd_input(colbert_style):
-    Q = colbert_style.encode_queries(["?!...", "Spaß, schön"])
+    Q, _ = colbert_style.encode_queries(["?!...", "Spaß, schön"])
     assert torch.isfinite(Q).all()
     tokens = colbert_style.tokens(colbert_style.tokenize_queries(["schön über Äpfel"])["input_ids"][0])
     # The uncased vocabulary strips accents, then splits what it does not know.
@@ -96,12 +102,12 @@ def test_odd_input(colbert_style):
 
 def test_unknown_model_name():
     with pytest.raises(CheckpointError, match="unknown model"):
-        Encoder.from_pretrained("no-such-model")
+        load_encoder("no-such-model")
 
 
 def test_unknown_setting():
     with pytest.raises(TypeError, match="unknown encoder settings"):
-        Encoder.from_pretrained("minilm-zeroshot", query_len=3)
+        load_encoder("minilm-zeroshot", query_len=3)
 
 
 def test_exact_number_of_mask_tokens(colbert_style):
@@ -112,5 +118,6 @@ def test_exact_number_of_mask_tokens(colbert_style):
     assert tok["Q_mask"][0].all() and tok["Q_mask"][1].sum() == 1 + 1 + 1 + 1 + 3  # [CLS] [Q] wind [SEP] + 3
     unattended = enc.with_config(attend_to_mask=False).tokenize_queries(["wind"])
     assert unattended["attention_mask"][0].tolist() == [1, 1, 1, 1, 0, 0, 0]
-    Q = enc.encode_queries(["neoshare macht spass", "wind"])
+    Q, Q_mask = enc.encode_queries(["neoshare macht spass", "wind"])
     assert Q.shape[1] == len(tokens) and Q[1, 7:].abs().sum() == 0  # row 2 is padded with zero vectors
+    assert torch.equal(Q_mask, tok["Q_mask"])

@@ -1,6 +1,9 @@
+import numpy as np
+import pytest
 import torch
 
-from lateint.index import TokenIndex
+from lateint.index import IndexConfig, LateIndex, TokenIndex, default_nlist
+from lateint.indexfile import IndexFileError
 from lateint.maxsim import maxsim, search
 
 
@@ -8,10 +11,12 @@ def test_generous_lookups_return_the_exhaustive_top_k(colbert_style, builtin):
     vectors = colbert_style.encode_corpus(builtin.doc_texts)
     index = TokenIndex(vectors)
     D, D_mask = vectors.padded()
-    Q = colbert_style.encode_queries(builtin.query_texts)
-    _, exhaustive = search(Q, D, D_mask, k=5)
+    Q, Q_mask = colbert_style.encode_queries(builtin.query_texts)
+    _, exhaustive = search(Q, D, D_mask, k=5, Q_mask=Q_mask)
     for row in range(len(builtin.query_texts)):
-        scores, docs, hit = index.search(Q[row], k=5, k_tokens=len(vectors.vectors))  # every token: every document
+        scores, docs, hit = index.search(
+            Q[row], k=5, k_tokens=len(vectors.vectors)
+        )  # every token: every document
         assert len(hit.candidates) == vectors.n_docs
         assert docs.tolist() == exhaustive[row].tolist()
 
@@ -19,8 +24,8 @@ def test_generous_lookups_return_the_exhaustive_top_k(colbert_style, builtin):
 def test_lookup_counts_one_row_per_query_vector(colbert_style, builtin):
     vectors = colbert_style.encode_corpus(builtin.doc_texts)
     index = TokenIndex(vectors)
-    Q = colbert_style.encode_queries(["what causes ocean tides"])[0]
-    hit = index.lookup(Q, k=3)
+    Q, Q_mask = colbert_style.encode_queries(["what causes ocean tides"])
+    hit = index.lookup(Q[0][Q_mask[0]], k=3)
     assert hit.token_docs.shape == (12, 3)  # query_maxlen vectors, 3 hits each
     assert set(hit.candidates.tolist()) == set(hit.token_docs.ravel().tolist())
 
@@ -28,22 +33,18 @@ def test_lookup_counts_one_row_per_query_vector(colbert_style, builtin):
 def test_ivf_index_with_all_cells_probed_is_exact(colbert_style, builtin):
     vectors = colbert_style.encode_corpus(builtin.doc_texts)
     flat, ivf = TokenIndex(vectors), TokenIndex(vectors, nlist=4, nprobe=4)
-    Q = colbert_style.encode_queries(["bread dough rising"])[0]
-    assert flat.search(Q, k=5, k_tokens=8)[1].tolist() == ivf.search(Q, k=5, k_tokens=8)[1].tolist()
+    q = colbert_style.encode_queries(["bread dough rising"])[0][0]
+    assert flat.search(q, k=5, k_tokens=8)[1].tolist() == ivf.search(q, k=5, k_tokens=8)[1].tolist()
 
 
 # -- LateIndex ------------------------------------------------------------------
 
-import numpy as np
-import pytest
-
-from lateint.index import IndexConfig, LateIndex, default_nlist
-from lateint.indexfile import IndexFileError
-
 
 @pytest.fixture(scope="module")
 def corpus(colbert_style, builtin):
-    return colbert_style.encode_corpus(builtin.doc_texts), colbert_style.encode_queries(builtin.query_texts)
+    Q, Q_mask = colbert_style.encode_queries(builtin.query_texts)
+    assert Q_mask.all()  # augmented queries: every row is a real query vector
+    return colbert_style.encode_corpus(builtin.doc_texts), Q
 
 
 def exhaustive_top(vectors, Q, k):
@@ -61,7 +62,9 @@ def test_generous_settings_return_the_exhaustive_top_10(corpus, builtin, compres
         assert hits.n_candidates == vectors.n_docs
         if compression == "fp32":
             assert hits.docs.tolist() == top[row].tolist()
-        torch.testing.assert_close(hits.scores, scores[row], atol=2e-3, rtol=0)  # fp16: rounding may swap near-ties
+        torch.testing.assert_close(
+            hits.scores, scores[row], atol=2e-3, rtol=0
+        )  # fp16: rounding may swap near-ties
 
 
 def test_pruning_scores_fewer_documents_exactly(corpus, builtin):
@@ -72,16 +75,28 @@ def test_pruning_scores_fewer_documents_exactly(corpus, builtin):
         hits = index.search(Q[row], k=3, nprobe=16, ndocs=16)
         assert hits.n_scored == 4  # ndocs / 4 reach exact MaxSim
         exact = maxsim(Q[row : row + 1], D[hits.docs], D_mask[hits.docs])[0]
-        torch.testing.assert_close(hits.scores, exact)  # what is returned is exact MaxSim, never the approximation
+        torch.testing.assert_close(
+            hits.scores, exact
+        )  # what is returned is exact MaxSim, never the approximation
         roomy = index.search(Q[row], k=3, nprobe=16, ndocs=4 * vectors.n_docs)
         assert roomy.n_scored == vectors.n_docs
 
 
 def test_compressed_index_is_smaller_per_token(corpus, builtin):
     vectors, _ = corpus
-    sizes = {c: LateIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=16, compression=c, bits=2)).bytes_per_token for c in ("fp32", "fp16", "residual", "binary")}
+    sizes = {
+        c: LateIndex.build(
+            vectors, builtin.doc_ids, IndexConfig(nlist=16, compression=c, bits=2)
+        ).bytes_per_token
+        for c in ("fp32", "fp16", "residual", "binary")
+    }
     dim = vectors.vectors.shape[1]  # 16
-    assert sizes == {"fp32": 4 * dim + 2, "fp16": 2 * dim + 2, "residual": 2 + dim * 2 / 8, "binary": dim / 8 + 2}
+    assert sizes == {
+        "fp32": 4 * dim + 2,
+        "fp16": 2 * dim + 2,
+        "residual": 2 + dim * 2 / 8,
+        "binary": dim / 8 + 2,
+    }
 
 
 def test_default_nlist_grows_with_the_corpus():
@@ -99,14 +114,17 @@ def test_save_and_load_round_trip(corpus, builtin, tmp_path):
         assert a.docs.tolist() == b.docs.tolist() and torch.equal(a.scores, b.scores)
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda raw: raw[: len(raw) // 2], "truncated or corrupt"),
-    (lambda raw: raw[:-1], "truncated or corrupt"),
-    (lambda raw: raw[:5], "not a lateint index file"),
-    (lambda raw: b"\x00" * 64, "not a lateint index file"),
-    (lambda raw: b"PK\x03\x04 a zip file, not an index", "not a lateint index file"),
-    (lambda raw: raw[:-10] + bytes(b ^ 0xFF for b in raw[-10:]), "does not match the checksum"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda raw: raw[: len(raw) // 2], "truncated or corrupt"),
+        (lambda raw: raw[:-1], "truncated or corrupt"),
+        (lambda raw: raw[:5], "not a lateint index file"),
+        (lambda raw: b"\x00" * 64, "not a lateint index file"),
+        (lambda raw: b"PK\x03\x04 a zip file, not an index", "not a lateint index file"),
+        (lambda raw: raw[:-10] + bytes(b ^ 0xFF for b in raw[-10:]), "does not match the checksum"),
+    ],
+)
 def test_damaged_files_are_refused_with_a_clear_error(corpus, builtin, tmp_path, damage, message):
     vectors, _ = corpus
     path = tmp_path / "i.lateint"
@@ -122,7 +140,11 @@ def test_foreign_safetensors_and_newer_versions_are_refused(tmp_path, corpus, bu
     save_file({"weight": np.zeros((2, 2), np.float32)}, str(tmp_path / "model.safetensors"))
     with pytest.raises(IndexFileError, match="not a lateint index"):
         LateIndex.load(tmp_path / "model.safetensors")
-    save_file({"weight": np.zeros(1, np.float32)}, str(tmp_path / "v9.lateint"), metadata={"format": "lateint-index", "version": "9"})
+    save_file(
+        {"weight": np.zeros(1, np.float32)},
+        str(tmp_path / "v9.lateint"),
+        metadata={"format": "lateint-index", "version": "9"},
+    )
     with pytest.raises(IndexFileError, match="version '9'.*upgrade"):
         LateIndex.load(tmp_path / "v9.lateint")
     with pytest.raises(FileNotFoundError, match="no index file"):
@@ -134,7 +156,12 @@ def test_add_and_delete_match_an_index_built_on_the_result(corpus, builtin, comp
     vectors, Q = corpus
     first, rest = list(range(20)), list(range(20, vectors.n_docs))
     full = LateIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=8, compression=compression))
-    grown = LateIndex.build(vectors.select(first), builtin.doc_ids[:20], IndexConfig(nlist=8, compression=compression), centroids=full.centroids)
+    grown = LateIndex.build(
+        vectors.select(first),
+        builtin.doc_ids[:20],
+        IndexConfig(nlist=8, compression=compression),
+        centroids=full.centroids,
+    )
     grown.add(vectors.select(rest), builtin.doc_ids[20:])
     assert grown.doc_ids == full.doc_ids and grown.n_tokens == full.n_tokens
     if compression != "int8" and compression != "residual":  # these codebooks were fitted on other data
@@ -143,9 +170,17 @@ def test_add_and_delete_match_an_index_built_on_the_result(corpus, builtin, comp
     gone = builtin.doc_ids[3:30:4]
     grown.delete(gone)
     kept = [i for i, d in enumerate(builtin.doc_ids) if d not in gone]
-    rebuilt = LateIndex.build(vectors.select(kept), [builtin.doc_ids[i] for i in kept], IndexConfig(nlist=8, compression="fp32"), centroids=full.centroids)
+    rebuilt = LateIndex.build(
+        vectors.select(kept),
+        [builtin.doc_ids[i] for i in kept],
+        IndexConfig(nlist=8, compression="fp32"),
+        centroids=full.centroids,
+    )
     for row in range(len(Q)):
-        a, b = grown.search(Q[row], k=3, nprobe=8, ndocs=None), rebuilt.search(Q[row], k=3, nprobe=8, ndocs=None)
+        a, b = (
+            grown.search(Q[row], k=3, nprobe=8, ndocs=None),
+            rebuilt.search(Q[row], k=3, nprobe=8, ndocs=None),
+        )
         if compression == "fp16":  # the other codes' codebooks were fitted on other documents
             assert [grown.doc_ids[i] for i in a.docs] == [rebuilt.doc_ids[i] for i in b.docs]
         assert not set(gone) & {grown.doc_ids[i] for i in a.docs}
@@ -161,7 +196,7 @@ def test_bad_changes_are_refused(corpus, builtin):
     with pytest.raises(ValueError, match="every document"):
         index.delete(builtin.doc_ids)
     with pytest.raises(ValueError, match="query has no vectors"):
-        index.search(torch.zeros_like(Q[0]))
+        index.search(torch.zeros(0, Q.shape[2]))
     with pytest.raises(ValueError, match="shape"):
         index.search(Q)
     with pytest.raises(ValueError, match="empty corpus"):

@@ -37,7 +37,9 @@ def test_matches_loop_reference(seed):
 def test_query_mask_drops_positions():
     Q, D, D_mask = random_case(7)
     Q_mask = torch.tensor([[True, True, False, False], [True, False, True, False], [True] * 4])
-    torch.testing.assert_close(maxsim(Q, D, D_mask, Q_mask), reference(Q, D, D_mask, Q_mask), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        maxsim(Q, D, D_mask, Q_mask), reference(Q, D, D_mask, Q_mask), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_padding_never_beats_a_negative_similarity():
@@ -88,9 +90,10 @@ def test_shape_errors_are_clear():
 
 def test_search_groups_queries_of_different_lengths():
     Q, D, D_mask = random_case(4, n_q=7, q_len=6, n_d=9)
-    for row, length in enumerate([6, 2, 4, 1, 5, 3, 6]):
-        Q[row, length:] = 0  # zero padding, as unaugmented queries have
-    values, indices = search(Q, D, D_mask, k=4, group=2)
+    lengths = torch.tensor([6, 2, 4, 1, 5, 3, 6])
+    Q_mask = torch.arange(6)[None, :] < lengths[:, None]
+    Q[~Q_mask] = 0  # zero padding, as unaugmented queries have
+    values, indices = search(Q, D, D_mask, k=4, Q_mask=Q_mask, group=2)
     full = reference(Q, D, D_mask)
     for row in range(7):
         assert indices[row].tolist() == torch.argsort(full[row], descending=True)[:4].tolist()
@@ -98,8 +101,8 @@ def test_search_groups_queries_of_different_lengths():
 
 
 def test_packed_maxsim_equals_padded_maxsim():
-    from lateint.encoder import TokenVectors
     from lateint.maxsim import maxsim_packed
+    from lateint.vectors import TokenVectors
 
     g = torch.Generator().manual_seed(3)
     lengths = torch.tensor([1, 7, 3, 12])

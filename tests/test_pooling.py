@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from lateint.encoder import TokenVectors
 from lateint.maxsim import maxsim
 from lateint.pooling import pool_tokens
+from lateint.vectors import TokenVectors
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_pooling_merges_the_most_similar_tokens():
 
 
 def test_pooling_keeps_maxsim_close(vectors, colbert_style, builtin):
-    Q = colbert_style.encode_queries(builtin.query_texts[:4])
+    Q, _ = colbert_style.encode_queries(builtin.query_texts[:4])
     D, D_mask = vectors.padded()
     P, P_mask = pool_tokens(vectors, 2).padded()
     full, pooled = maxsim(Q, D, D_mask), maxsim(Q, P, P_mask)

@@ -3,6 +3,7 @@ import torch
 
 from lateint import qdrant
 from lateint.maxsim import search
+from lateint.vectors import unpad
 
 qdrant_client = pytest.importorskip("qdrant_client")
 
@@ -11,12 +12,26 @@ def test_qdrant_max_sim_returns_lateints_top_10(colbert_style, builtin):
     vectors = colbert_style.encode_corpus(builtin.doc_texts)
     client = qdrant_client.QdrantClient(":memory:")
     qdrant.upload(client, "builtin", vectors, builtin.doc_ids)
-    Q = colbert_style.encode_queries(builtin.query_texts)
+    Q, Q_mask = colbert_style.encode_queries(builtin.query_texts)
     D, D_mask = vectors.padded()
-    scores, top = search(Q, D, D_mask, k=10)
-    for row in range(len(Q)):
-        q_scores, q_docs = qdrant.search(client, "builtin", Q[row], k=10)
+    scores, top = search(Q, D, D_mask, k=10, Q_mask=Q_mask)
+    for row, q in enumerate(unpad(Q, Q_mask)):
+        q_scores, q_docs = qdrant.search(client, "builtin", q, k=10)
         assert q_docs.tolist() == top[row].tolist()
         torch.testing.assert_close(torch.from_numpy(q_scores), scores[row], atol=1e-4, rtol=0)
     with pytest.raises(ValueError, match="no vectors"):
-        qdrant.search(client, "builtin", torch.zeros(3, vectors.vectors.shape[1]))
+        qdrant.search(client, "builtin", torch.zeros(0, vectors.dim))
+
+
+def test_agreement_check_counts_identical_top_10s(colbert_style, builtin):
+    from lateint.experiments import speed
+
+    vectors = colbert_style.encode_corpus(builtin.doc_texts)
+    client = qdrant_client.QdrantClient(":memory:")
+    qdrant.upload(client, "builtin", vectors, builtin.doc_ids)
+    queries, _ = speed.encode_one_by_one(colbert_style, builtin.query_texts[:5])
+    check = speed.qdrant_agreement(client, "builtin", queries, vectors)
+    assert check["same"] == check["checked"] == 5 and check["engine"].shape == (5, 10)
+    # a collection holding other vectors disagrees: the check can fail
+    qdrant.upload(client, "other", vectors.select(list(reversed(range(vectors.n_docs)))), builtin.doc_ids)
+    assert speed.qdrant_agreement(client, "other", queries, vectors)["same"] < 5

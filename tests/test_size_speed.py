@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from lateint import metrics, size, speed
+from lateint import metrics
+from lateint.experiments import size, speed
 from lateint.index import IndexConfig, LateIndex
 from lateint.maxsim import search
 
@@ -17,8 +18,11 @@ def test_fp32_storage_is_the_exhaustive_ranking(colbert_style, builtin, setup):
     vectors, _ = setup
     row = size.evaluate(size.Storage("fp32"), colbert_style, builtin, vectors)
     D, D_mask = vectors.padded()
-    scores, top = search(colbert_style.encode_queries(builtin.query_texts), D, D_mask, 100)
-    expected = metrics.evaluate(metrics.run_from_topk(builtin.query_ids, builtin.doc_ids, scores.numpy(), top.numpy()), builtin.qrels)
+    Q, Q_mask = colbert_style.encode_queries(builtin.query_texts)
+    scores, top = search(Q, D, D_mask, 100, Q_mask)
+    expected = metrics.evaluate(
+        metrics.run_from_topk(builtin.query_ids, builtin.doc_ids, scores.numpy(), top.numpy()), builtin.qrels
+    )
     assert row["nDCG@10"] == pytest.approx(expected["nDCG@10"])
     assert row["bytes_per_token"] == 4 * vectors.vectors.shape[1] and row["vectors_per_token"] == 1
 
@@ -26,7 +30,9 @@ def test_fp32_storage_is_the_exhaustive_ranking(colbert_style, builtin, setup):
 def test_storages_report_their_bytes(colbert_style, builtin, setup):
     vectors, index = setup
     dim = vectors.vectors.shape[1]
-    rows = {s.label: size.evaluate(s, colbert_style, builtin, vectors, index.centroids) for s in size.STORAGES}
+    rows = {
+        s.label: size.evaluate(s, colbert_style, builtin, vectors, index.centroids) for s in size.STORAGES
+    }
     assert rows["fp16"]["bytes_per_token"] == 2 * dim
     assert rows["residual 2-bit"]["bytes_per_token"] == 2 + dim * 2 / 8  # centroid id + 2 bits per dimension
     assert rows["binary"]["bytes_per_token"] == dim / 8
@@ -41,13 +47,25 @@ def test_storages_report_their_bytes(colbert_style, builtin, setup):
 
 def test_sweep_reports_quality_and_latency(colbert_style, builtin, setup):
     vectors, index = setup
-    Q, encode_ms = speed.encode_one_by_one(colbert_style, builtin.query_texts)
-    assert Q.shape[0] == len(builtin.query_texts) and encode_ms.shape == (len(builtin.query_texts),)
-    rows = speed.sweep(index, Q, encode_ms, builtin, [{"nprobe": 16, "ndocs": None}, {"nprobe": 1, "ndocs": 8}], progress=False)
+    queries, encode_ms = speed.encode_one_by_one(colbert_style, builtin.query_texts)
+    assert len(queries) == len(builtin.query_texts) and encode_ms.shape == (len(builtin.query_texts),)
+    rows = speed.sweep(
+        index,
+        queries,
+        encode_ms,
+        builtin,
+        [{"nprobe": 16, "ndocs": None}, {"nprobe": 1, "ndocs": 8}],
+        progress=False,
+    )
     D, D_mask = vectors.padded()
-    scores, top = search(colbert_style.encode_queries(builtin.query_texts), D, D_mask, 100)
-    exhaustive = metrics.evaluate(metrics.run_from_topk(builtin.query_ids, builtin.doc_ids, scores.numpy(), top.numpy()), builtin.qrels)
-    assert rows[0]["nDCG@10"] == pytest.approx(exhaustive["nDCG@10"], abs=1e-6)  # every cell, every candidate: exact
+    Q, Q_mask = colbert_style.encode_queries(builtin.query_texts)
+    scores, top = search(Q, D, D_mask, 100, Q_mask)
+    exhaustive = metrics.evaluate(
+        metrics.run_from_topk(builtin.query_ids, builtin.doc_ids, scores.numpy(), top.numpy()), builtin.qrels
+    )
+    assert rows[0]["nDCG@10"] == pytest.approx(
+        exhaustive["nDCG@10"], abs=1e-6
+    )  # every cell, every candidate: exact
     assert rows[1]["scored"] <= 8 and rows[1]["candidates"] <= vectors.n_docs
     assert all(r["end_to_end_p50_ms"] >= r["p50_ms"] > 0 for r in rows)
 
@@ -63,7 +81,18 @@ def test_cached_index_is_saved_and_reloaded(colbert_style, builtin, setup):
 
 def test_scaling_rows_grow_with_the_corpus(colbert_style, builtin, setup):
     vectors, _ = setup
-    Q = colbert_style.encode_queries(builtin.query_texts)
-    rows = speed.scaling(vectors, builtin.doc_ids, Q, [0.5, 1.0], {"nprobe": 2, "ndocs": 16}, IndexConfig(compression="fp16"), "builtin-test", timing_queries=4)
+    queries, _ = speed.encode_one_by_one(colbert_style, builtin.query_texts)
+    rows = speed.scaling(
+        vectors,
+        builtin.doc_ids,
+        queries,
+        [0.5, 1.0],
+        {"nprobe": 2, "ndocs": 16},
+        IndexConfig(compression="fp16"),
+        "builtin-test",
+        timing_queries=4,
+    )
     assert [r["docs"] for r in rows] == [18, 36]
-    assert rows[0]["tokens"] < rows[1]["tokens"] and all(r["exhaustive_ms"] > 0 and r["index_ms"] > 0 for r in rows)
+    assert rows[0]["tokens"] < rows[1]["tokens"] and all(
+        r["exhaustive_ms"] > 0 and r["index_ms"] > 0 for r in rows
+    )

@@ -33,10 +33,21 @@ def tiny_train_collection(tmp_path):
 
 def test_training_is_deterministic_and_writes_a_loadable_head(tiny_train_collection, tmp_path):
     # ColBERT's way ([MASK]-padded queries); the chapter's smoke run trains the default way.
-    config = TrainConfig(collection=str(tiny_train_collection), split="train", epochs=2, batch_size=4, title_pairs=12, bm25_depth=5,
-                         dev_fraction=0.25, query_augmentation=True, query_maxlen=32)
+    config = TrainConfig(
+        collection=str(tiny_train_collection),
+        split="train",
+        epochs=2,
+        batch_size=4,
+        title_pairs=12,
+        bm25_depth=5,
+        dev_fraction=0.25,
+        query_augmentation=True,
+        query_maxlen=32,
+    )
     cards = [train(config, out=tmp_path / f"run{i}", progress=False, evaluate_test=False) for i in range(2)]
-    digests = [hashlib.sha256((tmp_path / f"run{i}" / "head.safetensors").read_bytes()).hexdigest() for i in range(2)]
+    digests = [
+        hashlib.sha256((tmp_path / f"run{i}" / "head.safetensors").read_bytes()).hexdigest() for i in range(2)
+    ]
     assert digests[0] == digests[1], "two runs with the same seed wrote different weights"
     card = json.loads((tmp_path / "run0" / "card.json").read_text())
     assert card["steps"] == cards[0]["steps"] > 0 and len(card["history"]) == 3
@@ -46,5 +57,5 @@ def test_training_is_deterministic_and_writes_a_loadable_head(tiny_train_collect
 
     enc = load_head(tmp_path / "run0")
     assert enc.dim == 128 and enc.config.query_augmentation
-    Q = enc.encode_queries(["what makes bread rise"])
+    Q, _ = enc.encode_queries(["what makes bread rise"])
     assert Q.shape == (1, 32, 128)

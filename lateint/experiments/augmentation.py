@@ -10,24 +10,23 @@ The sweep re-ranks a fixed candidate pool per query (BM25's top ``depth`` togeth
 MaxSim's top ``depth`` without masks) so that one point costs seconds, not minutes; it
 measures how the masks change the scores, not which documents a first stage finds.
 
-Left out: training with a different number of masks (``train.py`` has the switch).
+Left out: training with a different number of masks (``lateint.train`` has the switch).
 """
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from . import metrics
-from .baselines import FastBM25
-from .data import Collection
-from .encoder import Encoder, TokenVectors
-from .maxsim import maxsim, search
+from .. import metrics, timing
+from ..baselines import FastBM25
+from ..data import Collection
+from ..encoder import Encoder
+from ..maxsim import maxsim, search
+from ..vectors import TokenVectors
 
 
 def with_masks(encoder: Encoder, n_masks: int, attend: bool = True) -> Encoder:
@@ -37,26 +36,39 @@ def with_masks(encoder: Encoder, n_masks: int, attend: bool = True) -> Encoder:
     return encoder.with_config(query_augmentation=True, query_mask_tokens=n_masks, attend_to_mask=attend)
 
 
-def candidate_pool(encoder: Encoder, collection: Collection, vectors: TokenVectors, depth: int = 100) -> list[list[int]]:
+def candidate_pool(
+    encoder: Encoder, collection: Collection, vectors: TokenVectors, depth: int = 100
+) -> list[list[int]]:
     """Per query, the union of BM25's and mask-free MaxSim's top ``depth`` documents."""
     _, bm25_top = FastBM25(collection.doc_texts).search(collection.query_texts, depth)
     D, D_mask = vectors.padded()
-    _, late_top = search(with_masks(encoder, 0).encode_queries(collection.query_texts), D, D_mask, depth)
+    Q, Q_mask = with_masks(encoder, 0).encode_queries(collection.query_texts)
+    _, late_top = search(Q, D, D_mask, depth, Q_mask)
     return [sorted(set(a.tolist()) | set(b.tolist())) for a, b in zip(bm25_top, late_top)]
 
 
-def rerank(encoder: Encoder, collection: Collection, vectors: TokenVectors, pool: list[list[int]]) -> dict[str, dict[str, float]]:
+def rerank(
+    encoder: Encoder, collection: Collection, vectors: TokenVectors, pool: list[list[int]]
+) -> dict[str, dict[str, float]]:
     """A run: every query's pool scored by exact MaxSim."""
-    Q = encoder.encode_queries(collection.query_texts)  # (n_queries, query_len, dim)
+    Q, Q_mask = encoder.encode_queries(collection.query_texts)  # (n_queries, query_len, dim)
     run = {}
     for i, (query_id, docs) in enumerate(zip(collection.query_ids, pool)):
         D, D_mask = vectors.select(docs).padded()
-        scores = maxsim(Q[i : i + 1], D, D_mask)[0]
+        scores = maxsim(Q[i : i + 1], D, D_mask, Q_mask[i : i + 1])[0]
         run[query_id] = {collection.doc_ids[d]: float(s) for d, s in zip(docs, scores)}
     return run
 
 
-def sweep(encoder: Encoder, collection: Collection, vectors: TokenVectors, pool: list[list[int]], counts=(0, 1, 2, 4, 8, 16, 32, 64), attend_options=(True, False), timing_queries: int = 5) -> list[dict]:
+def sweep(
+    encoder: Encoder,
+    collection: Collection,
+    vectors: TokenVectors,
+    pool: list[list[int]],
+    counts=(0, 1, 2, 4, 8, 16, 32, 64),
+    attend_options=(True, False),
+    timing_queries: int = 5,
+) -> list[dict]:
     """nDCG@10 (re-ranking the pool) and exhaustive query time for each number of masks.
 
     Query time is the median over ``timing_queries`` single queries, encoded and scored
@@ -70,12 +82,20 @@ def sweep(encoder: Encoder, collection: Collection, vectors: TokenVectors, pool:
                 continue  # no masks: attention to them is moot, measured once
             model = with_masks(encoder, n, attend)
             run = rerank(model, collection, vectors, pool)
-            times = []
-            for text in collection.query_texts[:timing_queries]:
-                start = time.perf_counter()
-                maxsim(model.encode_queries([text]), D, D_mask)
-                times.append((time.perf_counter() - start) * 1e3)
-            rows.append({"n_masks": n, "attend": attend if n else None, **metrics.evaluate(run, collection.qrels), "query_ms": statistics.median(times)})
+
+            def one_query(text: str, model: Encoder = model) -> torch.Tensor:
+                q, q_mask = model.encode_queries([text])
+                return maxsim(q, D, D_mask, q_mask)
+
+            query_ms = timing.median_ms(one_query, collection.query_texts[:timing_queries])
+            rows.append(
+                {
+                    "n_masks": n,
+                    "attend": attend if n else None,
+                    **metrics.evaluate(run, collection.qrels),
+                    "query_ms": query_ms,
+                }
+            )
     return rows
 
 
@@ -87,27 +107,29 @@ class MaskReport:
     n_masks: int
 
 
-def mask_report(encoder: Encoder, collection: Collection, vectors: TokenVectors, pool: list[list[int]], n_masks: int = 8) -> MaskReport:
+def mask_report(
+    encoder: Encoder, collection: Collection, vectors: TokenVectors, pool: list[list[int]], n_masks: int = 8
+) -> MaskReport:
     """What the [MASK] vectors do, over every query of the collection."""
     model = with_masks(encoder, n_masks, attend=True)
     tok = model.tokenize_queries(collection.query_texts)
-    Q = model.encode_queries(collection.query_texts)
+    Q, Q_mask = model.encode_queries(collection.query_texts)
     is_mask = tok["input_ids"] == model.tokenizer.mask_token_id  # (n_queries, query_len)
     nearest, matched, shares = Counter(), Counter(), []
     for i, docs in enumerate(pool):
-        real = tok["Q_mask"][i] & ~is_mask[i]
+        real = Q_mask[i] & ~is_mask[i]
         masks = is_mask[i]
         q_tokens = model.tokens(tok["input_ids"][i])
         real_idx = torch.nonzero(real).flatten()
         closest = (Q[i][masks] @ Q[i][real].T).argmax(dim=1)  # (n_masks,)
         nearest.update(q_tokens[int(real_idx[j])] for j in closest)
         D, D_mask = vectors.select(docs).padded()
-        scores = maxsim(Q[i : i + 1], D, D_mask)[0]
+        scores = maxsim(Q[i : i + 1], D, D_mask, Q_mask[i : i + 1])[0]
         top = int(scores.argmax())
         doc = vectors.doc(docs[top])
         sim = Q[i] @ doc.T  # (query_len, doc_len)
         best, where = sim.max(dim=1)
         ids = vectors.token_ids[vectors.offsets[docs[top]] : vectors.offsets[docs[top] + 1]]
         matched.update(model.tokenizer.convert_ids_to_tokens(ids[where[masks]].tolist()))
-        shares.append(float(best[masks].sum() / best[tok["Q_mask"][i]].sum()))
+        shares.append(float(best[masks].sum() / best[Q_mask[i]].sum()))
     return MaskReport(nearest, matched, float(np.mean(shares)), n_masks)

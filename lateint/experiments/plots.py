@@ -6,7 +6,7 @@ Left out: any retrieval logic (it lives in the modules that compute the numbers)
 from __future__ import annotations
 
 import html
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,7 +15,15 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 COLORS = {"bm25": "#4C72B0", "dense": "#DD8452", "late": "#55A868", "zeroshot": "#8172B3"}
 
 
-def pipelines(query: str, terms: Sequence[str], n_query_vectors: int, dense_dim: int, late_dim: int, doc_tokens: float, n_docs: int):
+def pipelines(
+    query: str,
+    terms: Sequence[str],
+    n_query_vectors: int,
+    dense_dim: int,
+    late_dim: int,
+    doc_tokens: float,
+    n_docs: int,
+):
     """The three retrieval pipelines side by side, labelled with one real query's counts.
 
     ``terms``: the query's BM25 terms; ``n_query_vectors``: its late-interaction vectors;
@@ -28,21 +36,36 @@ def pipelines(query: str, terms: Sequence[str], n_query_vectors: int, dense_dim:
     short = query if len(query) < 48 else query[:45] + "..."
     ax.text(0.1, 6.05, f"query: \u201c{short}\u201d   ({n_docs:,} documents)", fontsize=11, weight="bold")
     rows = [
-        ("bm25", 4.6, "full-text search (BM25)", [
-            f"{len(terms)} terms\n" + " ".join(terms[:5]) + (" ..." if len(terms) > 5 else ""),
-            "inverted index\nterm -> documents",
-            "sum of term weights\n(tf, idf, length)",
-        ]),
-        ("dense", 2.8, "vector search (one vector)", [
-            f"encoder + mean pooling\n1 vector x {dense_dim} d",
-            f"1 vector per document\n{n_docs:,} x {dense_dim} d",
-            "one dot product\nper document",
-        ]),
-        ("late", 1.0, "late interaction (MaxSim)", [
-            f"encoder, per token\n{n_query_vectors} vectors x {late_dim} d",
-            f"~{doc_tokens:.0f} vectors per document\n{n_docs * doc_tokens:,.0f} x {late_dim} d",
-            f"MaxSim: for each of the\n{n_query_vectors} query vectors, best\ndocument vector; sum",
-        ]),
+        (
+            "bm25",
+            4.6,
+            "full-text search (BM25)",
+            [
+                f"{len(terms)} terms\n" + " ".join(terms[:5]) + (" ..." if len(terms) > 5 else ""),
+                "inverted index\nterm -> documents",
+                "sum of term weights\n(tf, idf, length)",
+            ],
+        ),
+        (
+            "dense",
+            2.8,
+            "vector search (one vector)",
+            [
+                f"encoder + mean pooling\n1 vector x {dense_dim} d",
+                f"1 vector per document\n{n_docs:,} x {dense_dim} d",
+                "one dot product\nper document",
+            ],
+        ),
+        (
+            "late",
+            1.0,
+            "late interaction (MaxSim)",
+            [
+                f"encoder, per token\n{n_query_vectors} vectors x {late_dim} d",
+                f"~{doc_tokens:.0f} vectors per document\n{n_docs * doc_tokens:,.0f} x {late_dim} d",
+                f"MaxSim: for each of the\n{n_query_vectors} query vectors, best\ndocument vector; sum",
+            ],
+        ),
     ]
     for key, y, title, boxes in rows:
         ax.text(0.1, y + 0.95, title, fontsize=11, color=COLORS[key], weight="bold")
@@ -51,17 +74,37 @@ def pipelines(query: str, terms: Sequence[str], n_query_vectors: int, dense_dim:
         for x, label in zip(xs[1:], boxes):
             _box(ax, x, y, 2.4 if x < 8 else 2.1, label, COLORS[key])
         for a, b in zip(xs[:-1], xs[1:]):
-            ax.add_patch(FancyArrowPatch((a + 2.4, y + 0.35), (b, y + 0.35), arrowstyle="-|>", mutation_scale=14, color="0.35"))
+            ax.add_patch(
+                FancyArrowPatch(
+                    (a + 2.4, y + 0.35), (b, y + 0.35), arrowstyle="-|>", mutation_scale=14, color="0.35"
+                )
+            )
     fig.tight_layout()
     return fig
 
 
 def _box(ax, x, y, width, label, color, light=False):
-    ax.add_patch(FancyBboxPatch((x, y), width, 0.7, boxstyle="round,pad=0.06", facecolor=color if not light else "white", alpha=0.18 if not light else 1, edgecolor=color, linewidth=1.4))
+    ax.add_patch(
+        FancyBboxPatch(
+            (x, y),
+            width,
+            0.7,
+            boxstyle="round,pad=0.06",
+            facecolor=color if not light else "white",
+            alpha=0.18 if not light else 1,
+            edgecolor=color,
+            linewidth=1.4,
+        )
+    )
     ax.text(x + width / 2, y + 0.35, label, ha="center", va="center", fontsize=8.5)
 
 
-def metric_bars(table: dict[str, dict[str, float]], metric: str, labels: dict[str, str] | None = None, reference: dict[str, float] | None = None):
+def metric_bars(
+    table: dict[str, dict[str, float]],
+    metric: str,
+    labels: dict[str, str] | None = None,
+    reference: dict[str, float] | None = None,
+):
     """Grouped bars: ``table[collection][method]`` values of one metric.
 
     ``reference`` optionally marks a published figure per collection (a dashed line).
@@ -73,7 +116,9 @@ def metric_bars(table: dict[str, dict[str, float]], metric: str, labels: dict[st
     for i, m in enumerate(methods):
         xs = np.arange(len(collections)) + (i - (len(methods) - 1) / 2) * width
         values = [table[c].get(m, np.nan) for c in collections]
-        bars = ax.bar(xs, values, width * 0.92, label=(labels or {}).get(m, m), color=COLORS.get(m.split(":")[0], None))
+        bars = ax.bar(
+            xs, values, width * 0.92, label=(labels or {}).get(m, m), color=COLORS.get(m.split(":")[0], None)
+        )
         ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2)
     for j, c in enumerate(collections):
         if reference and c in reference:
@@ -95,7 +140,9 @@ def cost_quality(points: dict[str, tuple[float, float, float]], title: str = "")
     fig, ax = plt.subplots(figsize=(5.6, 3.6))
     for method, (ms, ndcg, mb) in points.items():
         ax.scatter(ms, ndcg, s=40 + 8 * np.sqrt(mb * 100), color=COLORS.get(method.split(":")[0]), alpha=0.8)
-        ax.annotate(f"{method}\n{mb:.1f} MB", (ms, ndcg), textcoords="offset points", xytext=(8, -4), fontsize=8)
+        ax.annotate(
+            f"{method}\n{mb:.1f} MB", (ms, ndcg), textcoords="offset points", xytext=(8, -4), fontsize=8
+        )
     ax.set_xscale("log")
     ax.set_xlabel("median time per query (ms, log scale)")
     ax.set_ylabel("nDCG@10")
@@ -118,10 +165,14 @@ def heatmap(alignment, title: str = "", max_doc_tokens: int = 80):
     image = ax.imshow(sim[:, cols], cmap="viridis", aspect="auto", vmin=min(0, sim.min()), vmax=1)
     col_of = {c: i for i, c in enumerate(cols)}
     for row, j in enumerate(alignment.best_index.tolist()):
-        ax.add_patch(plt.Rectangle((col_of[j] - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.6))
+        ax.add_patch(
+            plt.Rectangle((col_of[j] - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.6)
+        )
     ax.set_yticks(range(sim.shape[0]), alignment.query_tokens, fontsize=8)
     ax.set_xticks(range(len(cols)), [alignment.doc_tokens[c] for c in cols], rotation=90, fontsize=7)
-    ax.set_xlabel("document tokens" + (" (first columns and every matched one)" if len(cols) < sim.shape[1] else ""))
+    ax.set_xlabel(
+        "document tokens" + (" (first columns and every matched one)" if len(cols) < sim.shape[1] else "")
+    )
     ax.set_title(title or f"MaxSim = {alignment.score:.2f}: sum of the boxed row maxima", fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01, label="cosine")
     fig.tight_layout()
@@ -133,7 +184,8 @@ def highlight_html(alignment) -> str:
 
     >>> import torch
     >>> from lateint.explain import Alignment
-    >>> a = Alignment(["q"], ["the", "tides"], torch.tensor([[0.1, 0.9]]), torch.tensor([1]), torch.tensor([0.9]))
+    >>> sim = torch.tensor([[0.1, 0.9]])
+    >>> a = Alignment(["q"], ["the", "tides"], sim, torch.tensor([1]), torch.tensor([0.9]))
     >>> "tides" in highlight_html(a) and "rgba" in highlight_html(a)
     True
     """
@@ -147,41 +199,11 @@ def highlight_html(alignment) -> str:
     return '<div style="line-height: 1.9; font-family: sans-serif">' + "".join(parts) + "</div>"
 
 
-def token_explorer(encoder, queries: dict[str, str], ranked: dict[str, list[tuple[str, str]]]):
-    """An ipywidgets explorer: pick a query and one of its top documents, see the
-    heatmap and the highlighted matches. ``ranked[query_id]`` lists (doc_id, text)."""
-    import ipywidgets as widgets
-    from IPython.display import HTML, display
-
-    from .explain import align
-
-    query_box = widgets.Dropdown(options=[(f"{q}: {t[:70]}", q) for q, t in queries.items()], description="query", layout={"width": "95%"})
-    doc_box = widgets.Dropdown(description="document", layout={"width": "95%"})
-    out = widgets.Output()
-
-    def refresh_docs(*_):
-        doc_box.options = [(f"#{i + 1} {d}: {t[:60]}", d) for i, (d, t) in enumerate(ranked[query_box.value])]
-
-    def draw(*_):
-        if doc_box.value is None:
-            return
-        text = dict(ranked[query_box.value])[doc_box.value]
-        alignment = align(encoder, queries[query_box.value], text)
-        with out:
-            out.clear_output(wait=True)
-            fig = heatmap(alignment)
-            display(fig)
-            plt.close(fig)
-            display(HTML(highlight_html(alignment)))
-
-    query_box.observe(refresh_docs, names="value")
-    doc_box.observe(draw, names="value")
-    refresh_docs()
-    draw()
-    return widgets.VBox([query_box, doc_box, out])
-
-
-def speed_quality(curves: dict[str, list[tuple[float, float, str]]], points: dict[str, tuple[float, float]], reference: tuple[float, str] | None = None):
+def speed_quality(
+    curves: dict[str, list[tuple[float, float, str]]],
+    points: dict[str, tuple[float, float]],
+    reference: tuple[float, str] | None = None,
+):
     """Latency (ms, log x) against nDCG@10.
 
     ``curves[name]`` is a list of (ms, ndcg, label) drawn as a line (an index's
@@ -194,13 +216,22 @@ def speed_quality(curves: dict[str, list[tuple[float, float, str]]], points: dic
         rows = sorted(rows)
         ax.plot([r[0] for r in rows], [r[1] for r in rows], marker=next(markers), markersize=4, label=name)
         for ms, ndcg, label in rows:
-            ax.annotate(label, (ms, ndcg), textcoords="offset points", xytext=(3, 3), fontsize=6, color="0.35")
+            ax.annotate(
+                label, (ms, ndcg), textcoords="offset points", xytext=(3, 3), fontsize=6, color="0.35"
+            )
     for name, (ms, ndcg) in points.items():
         ax.scatter(ms, ndcg, s=50, marker="*", zorder=3, color=COLORS.get(name.split(" ")[0].split(",")[0]))
         ax.annotate(name, (ms, ndcg), textcoords="offset points", xytext=(6, -3), fontsize=8)
     if reference is not None:
         ax.axhline(reference[0], color="0.6", linestyle="dotted", linewidth=1)
-        ax.annotate(reference[1], (ax.get_xlim()[0], reference[0]), textcoords="offset points", xytext=(4, 3), fontsize=7, color="0.4")
+        ax.annotate(
+            reference[1],
+            (ax.get_xlim()[0], reference[0]),
+            textcoords="offset points",
+            xytext=(4, 3),
+            fontsize=7,
+            color="0.4",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("median time per query, encoding included (ms, log scale)")
     ax.set_ylabel("nDCG@10")
@@ -210,7 +241,12 @@ def speed_quality(curves: dict[str, list[tuple[float, float, str]]], points: dic
     return fig
 
 
-def scaling(tokens: Sequence[float], series: dict[str, tuple[Sequence[float], tuple[float, float]]], extrapolate_to: float, marks: dict[str, tuple[float, float]] | None = None):
+def scaling(
+    tokens: Sequence[float],
+    series: dict[str, tuple[Sequence[float], tuple[float, float]]],
+    extrapolate_to: float,
+    marks: dict[str, tuple[float, float]] | None = None,
+):
     """Measured ms per query against corpus tokens (log-log), each series with its fit
     ``ms = a * tokens ** b`` drawn out to ``extrapolate_to``; ``marks[label] = (tokens, ms)``
     are published points."""
@@ -232,7 +268,9 @@ def scaling(tokens: Sequence[float], series: dict[str, tuple[Sequence[float], tu
     return fig
 
 
-def size_quality(rows: Sequence[dict], reference_label: str = "fp32", measure: str = "nDCG@10", tolerance: float = 0.01):
+def size_quality(
+    rows: Sequence[dict], reference_label: str = "fp32", measure: str = "nDCG@10", tolerance: float = 0.01
+):
     """Bytes per token (log x) against a quality measure, one labelled point per storage;
     a band marks ``tolerance`` below the reference."""
     fig, ax = plt.subplots(figsize=(7.0, 4.0))
@@ -240,8 +278,20 @@ def size_quality(rows: Sequence[dict], reference_label: str = "fp32", measure: s
     ax.axhspan(best - tolerance, best, color=COLORS["late"], alpha=0.12, linewidth=0)
     for r in rows:
         pooled = "pooled" in r["label"]
-        ax.scatter(r["bytes_per_token"], r[measure], marker="s" if pooled else "o", color="#8172B3" if pooled else COLORS["late"], zorder=3)
-        ax.annotate(r["label"], (r["bytes_per_token"], r[measure]), textcoords="offset points", xytext=(5, 3), fontsize=7)
+        ax.scatter(
+            r["bytes_per_token"],
+            r[measure],
+            marker="s" if pooled else "o",
+            color="#8172B3" if pooled else COLORS["late"],
+            zorder=3,
+        )
+        ax.annotate(
+            r["label"],
+            (r["bytes_per_token"], r[measure]),
+            textcoords="offset points",
+            xytext=(5, 3),
+            fontsize=7,
+        )
     ax.set_xscale("log", base=2)
     ax.set_xlabel("stored bytes per document token (log2)")
     ax.set_ylabel(measure)

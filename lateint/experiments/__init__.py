@@ -1,0 +1,15 @@
+"""What only the book's chapters need: comparisons, sweeps, timings, size tables, figures.
+
+This room imports the library (``lateint``); the library never imports it (a test
+checks). In the order the chapters use them:
+
+- ``compare``: BM25, dense and late interaction side by side; failure cases (chapters 1, 2).
+- ``plots``: every figure; drawing only, numbers come in as arguments.
+- ``explorer``: the ipywidgets token explorer (it encodes, so it needs a kernel).
+- ``speed``: index sweeps, the fastest setting within a tolerance, corpus scaling, the
+  MS MARCO extrapolation, and an engine's agreement with exact MaxSim (chapter 3).
+- ``size``: bytes per token and quality for each storage (chapter 4).
+- ``augmentation``: query augmentation with [MASK] tokens, swept and inspected (chapter 5).
+- ``published``: figures from papers that chapters set beside their own, with sources.
+- ``report``: markdown tables and glue of many values.
+"""

@@ -1,0 +1,135 @@
+"""Ragged token vectors: many documents' vectors stored back to back, and the helpers for them.
+
+Documents have different lengths. An index stores their token vectors concatenated,
+shape (n_tokens, dim), with ``offsets`` (n_docs + 1,) saying where each document starts:
+document ``i`` is ``vectors[offsets[i]:offsets[i+1]]``. MaxSim over a batch wants the
+padded form instead, ``D`` (n_docs, max_len, dim) with ``D_mask`` (n_docs, max_len).
+``TokenVectors`` holds the first and gives the second; the functions below are the
+ragged-array arithmetic every module needs (offsets from lengths, the document of each
+token, batches of similar length), written once.
+
+Left out: memory-mapped or sharded storage; everything here lives in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+def offsets_from_lengths(lengths):
+    """Start of each segment, and the total at the end: shape (n + 1,), int64.
+
+    Works on a torch tensor (returns one) or anything numpy takes (returns an array).
+
+    >>> offsets_from_lengths([2, 0, 3]).tolist()
+    [0, 2, 2, 5]
+    """
+    if isinstance(lengths, torch.Tensor):
+        offsets = torch.zeros(len(lengths) + 1, dtype=torch.long)
+        offsets[1:] = torch.cumsum(lengths, 0)
+        return offsets
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(lengths)
+    return offsets
+
+
+def segment_ids(offsets):
+    """The segment (document) of each row, shape (offsets[-1],).
+
+    >>> segment_ids(np.array([0, 2, 2, 5])).tolist()
+    [0, 0, 2, 2, 2]
+    """
+    if isinstance(offsets, torch.Tensor):
+        return torch.repeat_interleave(torch.arange(len(offsets) - 1), offsets[1:] - offsets[:-1])
+    offsets = np.asarray(offsets)
+    return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+
+
+def length_batches(lengths: torch.Tensor, batch_size: int, descending: bool = False) -> list[torch.Tensor]:
+    """Row indices in batches of similar length, so that each batch pads only to its own longest.
+
+    >>> [b.tolist() for b in length_batches(torch.tensor([5, 1, 4, 2]), 2)]
+    [[1, 3], [2, 0]]
+    """
+    order = torch.argsort(lengths, descending=descending)
+    return list(order.split(batch_size))
+
+
+def unpad(Q: torch.Tensor, Q_mask: torch.Tensor) -> list[torch.Tensor]:
+    """Each query's real vectors: ``Q`` (n, query_len, dim), ``Q_mask`` (n, query_len) ->
+    n tensors of shape (query_len_i, dim)."""
+    return [q[m] for q, m in zip(Q, Q_mask)]
+
+
+def pad(rows: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The inverse of :func:`unpad`: ``Q`` zero-padded to the longest, and ``Q_mask``.
+
+    >>> Q, Q_mask = pad([torch.ones(2, 3), torch.ones(1, 3)])
+    >>> tuple(Q.shape), Q_mask.tolist()
+    ((2, 2, 3), [[True, True], [True, False]])
+    """
+    Q = torch.nn.utils.rnn.pad_sequence(list(rows), batch_first=True)  # (n, longest, dim)
+    lengths = torch.tensor([len(r) for r in rows])
+    return Q, torch.arange(Q.shape[1])[None, :] < lengths[:, None]
+
+
+@dataclass
+class TokenVectors:
+    """A corpus's document token vectors, concatenated (what an index stores).
+
+    ``vectors[offsets[i]:offsets[i+1]]`` are document ``i``'s vectors, shape
+    (n_tokens_i, dim); ``token_ids`` gives the wordpiece id of each.
+    """
+
+    vectors: torch.Tensor  # (n_tokens, dim)
+    offsets: torch.Tensor  # (n_docs + 1,) int64
+    token_ids: torch.Tensor  # (n_tokens,) int64
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.offsets[1:] - self.offsets[:-1]
+
+    @property
+    def doc_of_token(self) -> torch.Tensor:
+        """(n_tokens,) the document each vector belongs to."""
+        return segment_ids(self.offsets)
+
+    def doc(self, i: int) -> torch.Tensor:
+        return self.vectors[self.offsets[i] : self.offsets[i + 1]]
+
+    def select(self, doc_indices: Sequence[int]) -> TokenVectors:
+        """The vectors of some documents, in the given order."""
+        idx = torch.as_tensor(list(doc_indices), dtype=torch.long)
+        if not len(idx):
+            rows = torch.zeros(0, dtype=torch.long)
+        else:
+            rows = torch.cat([torch.arange(self.offsets[i], self.offsets[i + 1]) for i in idx.tolist()])
+        return TokenVectors(self.vectors[rows], offsets_from_lengths(self.lengths[idx]), self.token_ids[rows])
+
+    def padded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``D`` (n_docs, max_len, dim) zero-padded, and ``D_mask`` (n_docs, max_len) bool."""
+        lengths = self.lengths
+        n, max_len = self.n_docs, int(lengths.max()) if self.n_docs else 0
+        doc_of_token = self.doc_of_token  # (n_tokens,)
+        position = torch.arange(len(self.vectors)) - self.offsets[doc_of_token]  # (n_tokens,)
+        D = torch.zeros(n, max_len, self.dim, dtype=self.vectors.dtype)
+        D[doc_of_token, position] = self.vectors
+        D_mask = torch.zeros(n, max_len, dtype=torch.bool)
+        D_mask[doc_of_token, position] = True
+        return D, D_mask
+
+    @property
+    def nbytes(self) -> int:
+        return self.vectors.element_size() * self.vectors.nelement()

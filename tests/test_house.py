@@ -1,0 +1,72 @@
+"""The house's own rules: the library never imports the book's experiments, and the code passes ruff."""
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARY = ROOT / "lateint"
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute names of every module ``path`` imports (relative imports resolved)."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(p for p in (base, node.module) if p)
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_the_library_never_imports_the_experiments():
+    library = [p for p in LIBRARY.rglob("*.py") if "experiments" not in p.relative_to(LIBRARY).parts]
+    assert len(library) > 10
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(
+            m for m in imported_modules(p) if m.startswith("lateint.experiments")
+        )
+        for p in library
+    }
+    assert not {p: m for p, m in offenders.items() if m}, "the library imports lateint.experiments"
+
+
+def test_the_import_check_sees_relative_imports():
+    module = LIBRARY / "experiments" / "compare.py"
+    assert "lateint.evaluate.run_method" in imported_modules(module)  # `from ..evaluate import run_method`
+
+
+def test_no_import_cycles_in_the_library():
+    library = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts): p
+        for p in LIBRARY.glob("*.py")
+        if p.name not in ("__init__.py", "__main__.py")
+    }
+    edges = {
+        name: {m for m in imported_modules(path) if m in library and m != name}
+        for name, path in library.items()
+    }
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in edges[start])
+
+    cycles = sorted(name for name in library if reaches(name, name, {name}))
+    assert not cycles, f"modules on an import cycle: {cycles}"
+
+
+def test_ruff_passes():
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    if not Path(ruff).exists():
+        pytest.fail("ruff is not installed: `make test` installs it with the test extras")
+    result = subprocess.run(
+        [ruff, "check", "--no-cache", str(ROOT)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
