@@ -296,26 +296,11 @@ def hamming_scores(query_bits: np.ndarray, doc_bits: np.ndarray, dim: int | None
     >>> hamming_scores(q, d)
     array([[8, 0, 4]])
     """
-    if (
-        query_bits.dtype != np.uint8
-        or doc_bits.dtype != np.uint8
-        or query_bits.ndim != 2
-        or doc_bits.ndim != 2
-    ):
-        raise ValueError("query_bits and doc_bits must be 2-d uint8 arrays of packed bits")
-    if query_bits.shape[1] != doc_bits.shape[1]:
-        raise ValueError(f"codes differ in length: {query_bits.shape[1]} and {doc_bits.shape[1]} bytes")
     dim = 8 * query_bits.shape[1] if dim is None else dim
-    word = (
-        np.uint64 if query_bits.shape[1] % 8 == 0 else np.uint8
-    )  # popcount 8 bytes at a time where they fit
-    q_words = np.ascontiguousarray(query_bits).view(word)
-    d_words = np.ascontiguousarray(doc_bits).view(word)
+    doc_words = _word_columns(query_bits, doc_bits)
     scores = np.empty((len(query_bits), len(doc_bits)), dtype=np.int64)
-    for i, q in enumerate(
-        q_words
-    ):  # one query at a time: (n_docs, n_words) temporaries, not n_queries times that
-        scores[i] = dim - np.bitwise_count(d_words ^ q).sum(axis=1, dtype=np.int64)
+    for i, q in enumerate(_words(query_bits)):  # one query code at a time: (n_docs,) temporaries
+        scores[i] = dim - _differing_bits(q, doc_words)
     return scores
 
 
@@ -335,8 +320,36 @@ def hamming_maxsim(
     >>> hamming_maxsim(q, d, np.array([0, 2, 3]))
     array([8, 7])
     """
-    equal = hamming_scores(query_bits, doc_bits, dim)  # (query_len, n_tokens)
-    return np.maximum.reduceat(equal, np.asarray(offsets[:-1]), axis=1).sum(axis=0)
+    dim = 8 * query_bits.shape[1] if dim is None else dim
+    doc_words = _word_columns(query_bits, doc_bits)
+    starts = np.asarray(offsets[:-1])
+    fewest = np.zeros(len(starts), dtype=np.int64)  # per document, summed over query codes
+    for q in _words(query_bits):
+        fewest += np.minimum.reduceat(_differing_bits(q, doc_words), starts)  # its best token differs least
+    return len(query_bits) * dim - fewest
+
+
+def _words(bits: np.ndarray) -> np.ndarray:
+    """Packed codes as machine words: 8 bytes at a time where the code length allows."""
+    return np.ascontiguousarray(bits).view(np.uint64 if bits.shape[1] % 8 == 0 else np.uint8)
+
+
+def _word_columns(query_bits: np.ndarray, doc_bits: np.ndarray) -> list[np.ndarray]:
+    """The documents' codes, one contiguous array per word (XOR and popcount then stream)."""
+    if not (query_bits.dtype == doc_bits.dtype == np.uint8 and query_bits.ndim == doc_bits.ndim == 2):
+        raise ValueError("query_bits and doc_bits must be 2-d uint8 arrays of packed bits")
+    if query_bits.shape[1] != doc_bits.shape[1]:
+        raise ValueError(f"codes differ in length: {query_bits.shape[1]} and {doc_bits.shape[1]} bytes")
+    words = _words(doc_bits)
+    return [np.ascontiguousarray(words[:, j]) for j in range(words.shape[1])]
+
+
+def _differing_bits(q: np.ndarray, doc_words: list[np.ndarray]) -> np.ndarray:
+    """(n,) how many bits each document code differs from one query code ``q`` (its words)."""
+    diff = np.bitwise_count(doc_words[0] ^ q[0]).astype(np.uint16)
+    for word, column in zip(q[1:], doc_words[1:]):
+        diff += np.bitwise_count(column ^ word)
+    return diff
 
 
 def _id_dtype(k: int) -> type:
