@@ -30,6 +30,10 @@ from . import cache
 from .vectors import TokenVectors, length_batches, offsets_from_lengths, segment_ids
 
 
+class TruncationWarning(UserWarning):
+    """Texts were longer than ``query_maxlen`` / ``doc_maxlen`` and lost their tail."""
+
+
 @dataclass(frozen=True)
 class EncoderConfig:
     query_maxlen: int = (
@@ -97,10 +101,14 @@ class Encoder:
         return Encoder(self.backbone, self.tokenizer, projection, config, self.name, self.backbone_id)
 
     def fingerprint(self) -> str:
-        """Identifies the weights and settings (a cache key for rankings)."""
+        """Identifies the weights, the settings and the CPU kernels (a cache key for rankings)."""
         head = None if self.projection is None else self.projection.weight.detach().float().numpy()
         return cache.key_for(
-            name=self.name, backbone=self.backbone_id, config=asdict(self.config), head=cache.array_key(head)
+            name=self.name,
+            backbone=self.backbone_id,
+            config=asdict(self.config),
+            head=cache.array_key(head),
+            cpu=cpu_kernels(),
         )
 
     @property
@@ -256,8 +264,14 @@ class Encoder:
             doc_marker=self.config.doc_marker,
             doc_maxlen=self.config.doc_maxlen,
             corpus=corpus_key,
+            cpu=cpu_kernels(),
         )
-        meta = {"backbone": self.backbone_id, "n_docs": len(doc_texts), **asdict(self.config)}
+        meta = {
+            "backbone": self.backbone_id,
+            "n_docs": len(doc_texts),
+            "cpu": cpu_kernels(),
+            **asdict(self.config),
+        }
         compute = lambda: cache.Entry(self.backbone_documents(doc_texts, batch_size, progress), meta)  # noqa: E731
         return cache.load_or_compute("backbone", key, compute).arrays
 
@@ -337,6 +351,12 @@ class Encoder:
 
     def __repr__(self) -> str:
         return f"Encoder({self.name!r}, dim={self.dim}, {self.config})"
+
+
+def cpu_kernels() -> str:
+    """The CPU kernels torch runs (e.g. "AVX512", "AVX2"): they round a few encoder
+    values differently, so encodings are cached per kernel set (the Makefile pins AVX2)."""
+    return torch.backends.cpu.get_cpu_capability()
 
 
 def _warn_truncated(n: int, total: int, what: str, setting: str, value: int) -> None:
