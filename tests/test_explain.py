@@ -47,9 +47,10 @@ def test_heatmap_keeps_every_matched_column_of_a_long_document(colbert_style):
     long = align(
         colbert_style.with_config(doc_maxlen=200), "tides", "filler words here " * 30 + "the ocean tides"
     )
-    fig = plots.heatmap(long, max_doc_tokens=5)
+    fig = plots.heatmap(long, max_columns=20)
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert all(long.doc_tokens[j] in labels for j in long.best_index.tolist())
+    assert len(labels) <= 20 < len(long.doc_tokens)  # a long document is cut to what matched
 
 
 def test_highlight_escapes_html():

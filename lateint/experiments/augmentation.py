@@ -47,14 +47,21 @@ def candidate_pool(
     return [sorted(set(a.tolist()) | set(b.tolist())) for a, b in zip(bm25_top, late_top)]
 
 
+def padded_pools(vectors: TokenVectors, pool: list[list[int]]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Each query's pool as ``(D, D_mask)``, padded once and reused at every sweep point."""
+    return [vectors.select(docs).padded() for docs in pool]
+
+
 def rerank(
-    encoder: Encoder, collection: Collection, vectors: TokenVectors, pool: list[list[int]]
+    encoder: Encoder,
+    collection: Collection,
+    pool: list[list[int]],
+    pooled: list[tuple[torch.Tensor, torch.Tensor]],
 ) -> dict[str, dict[str, float]]:
-    """A run: every query's pool scored by exact MaxSim."""
+    """A run: every query's pool (``pooled`` from :func:`padded_pools`) scored by exact MaxSim."""
     Q, Q_mask = encoder.encode_queries(collection.query_texts)  # (n_queries, query_len, dim)
     run = {}
-    for i, (query_id, docs) in enumerate(zip(collection.query_ids, pool)):
-        D, D_mask = vectors.select(docs).padded()
+    for i, (query_id, docs, (D, D_mask)) in enumerate(zip(collection.query_ids, pool, pooled)):
         scores = maxsim(Q[i : i + 1], D, D_mask, Q_mask[i : i + 1])[0]
         run[query_id] = {collection.doc_ids[d]: float(s) for d, s in zip(docs, scores)}
     return run
@@ -75,19 +82,20 @@ def sweep(
     against every document: what each extra vector costs without an index.
     """
     D, D_mask = vectors.padded()
+    pooled = padded_pools(vectors, pool)
     rows = []
     for attend in attend_options:
         for n in counts:
             if n == 0 and not attend_options[0] == attend:
                 continue  # no masks: attention to them is moot, measured once
             model = with_masks(encoder, n, attend)
-            run = rerank(model, collection, vectors, pool)
+            run = rerank(model, collection, pool, pooled)
 
             def one_query(text: str, model: Encoder = model) -> torch.Tensor:
                 q, q_mask = model.encode_queries([text])
                 return maxsim(q, D, D_mask, q_mask)
 
-            query_ms = timing.median_ms(one_query, collection.query_texts[:timing_queries])
+            query_ms = timing.median_ms(one_query, collection.query_texts[:timing_queries], warmup=1)
             rows.append(
                 {
                     "n_masks": n,

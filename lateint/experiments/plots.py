@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from .speed import pareto_front
+
 COLORS = {"bm25": "#4C72B0", "dense": "#DD8452", "late": "#55A868", "zeroshot": "#8172B3"}
 
 
@@ -152,26 +154,37 @@ def cost_quality(points: dict[str, tuple[float, float, float]], title: str = "")
     return fig
 
 
-def heatmap(alignment, title: str = "", max_doc_tokens: int = 80):
+def heatmap(alignment, title: str = "", max_columns: int = 40):
     """Query tokens (rows) by document tokens (columns), each row's maximum boxed.
 
-    Long documents are cut to the first ``max_doc_tokens`` columns plus every column
-    some query token matched, so that no match is hidden.
+    A long document does not fit the page, so the columns shown are every matched
+    document token with one neighbour on each side (only the matched ones when even
+    that is more than ``max_columns``); a white line marks where columns were skipped.
     """
     sim = alignment.sim.numpy()
-    matched = set(alignment.best_index.tolist())
-    cols = sorted(set(range(min(max_doc_tokens, sim.shape[1]))) | matched)
-    fig, ax = plt.subplots(figsize=(min(18, 2 + 0.16 * len(cols)), 1.2 + 0.24 * sim.shape[0]))
+    matched = sorted(set(alignment.best_index.tolist()))
+    if sim.shape[1] <= max_columns:
+        cols = list(range(sim.shape[1]))
+    else:
+        around = sorted({c + d for c in matched for d in (-1, 0, 1) if 0 <= c + d < sim.shape[1]})
+        cols = around if len(around) <= max_columns else matched
+    fig, ax = plt.subplots(figsize=(min(10.5, 2.2 + 0.22 * len(cols)), 1.3 + 0.24 * sim.shape[0]))
     image = ax.imshow(sim[:, cols], cmap="viridis", aspect="auto", vmin=min(0, sim.min()), vmax=1)
     col_of = {c: i for i, c in enumerate(cols)}
     for row, j in enumerate(alignment.best_index.tolist()):
         ax.add_patch(
             plt.Rectangle((col_of[j] - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.6)
         )
+    for i in range(1, len(cols)):
+        if cols[i] != cols[i - 1] + 1:  # columns skipped here
+            ax.axvline(i - 0.5, color="white", linewidth=2)
     ax.set_yticks(range(sim.shape[0]), alignment.query_tokens, fontsize=8)
-    ax.set_xticks(range(len(cols)), [alignment.doc_tokens[c] for c in cols], rotation=90, fontsize=7)
+    ax.set_xticks(range(len(cols)), [alignment.doc_tokens[c] for c in cols], rotation=90, fontsize=8)
+    skipped = len(cols) < sim.shape[1]
     ax.set_xlabel(
-        "document tokens" + (" (first columns and every matched one)" if len(cols) < sim.shape[1] else "")
+        f"document tokens ({len(cols)} of {sim.shape[1]}: the matched ones and their neighbours)"
+        if skipped
+        else "document tokens"
     )
     ax.set_title(title or f"MaxSim = {alignment.score:.2f}: sum of the boxed row maxima", fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01, label="cosine")
@@ -204,39 +217,62 @@ def speed_quality(
     points: dict[str, tuple[float, float]],
     reference: tuple[float, str] | None = None,
 ):
-    """Latency (ms, log x) against nDCG@10.
+    """Latency (ms, log x) against nDCG@10, the whole picture and a zoom on the index.
 
-    ``curves[name]`` is a list of (ms, ndcg, label) drawn as a line (an index's
-    settings); ``points[name] = (ms, ndcg)`` are single systems. ``reference`` draws a
-    horizontal line at (ndcg, label).
+    ``curves[name]`` is a list of (ms, ndcg, label) for an index's settings: every
+    setting is a dot and its Pareto front (no other setting both faster and better) a
+    line; ``points[name] = (ms, ndcg)`` are single systems. The left panel shows
+    everything with a legend; the right panel zooms on the index and labels the front's
+    settings. ``reference`` draws a horizontal line at (ndcg, label).
     """
-    fig, ax = plt.subplots(figsize=(7.2, 4.2))
-    markers = iter("osD^v<>")
-    for name, rows in curves.items():
-        rows = sorted(rows)
-        ax.plot([r[0] for r in rows], [r[1] for r in rows], marker=next(markers), markersize=4, label=name)
-        for ms, ndcg, label in rows:
-            ax.annotate(
-                label, (ms, ndcg), textcoords="offset points", xytext=(3, 3), fontsize=6, color="0.35"
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(10, 4.4), gridspec_kw={"width_ratios": [1, 1.1]})
+    markers = dict(zip(points, "*PXhd^v<>"))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for panel in (ax, zoom):
+        for (name, rows), color in zip(curves.items(), colors):
+            front = pareto_front(rows)
+            panel.scatter(
+                [r[0] for r in rows], [r[1] for r in rows], s=10, color=color, alpha=0.35, linewidths=0
             )
-    for name, (ms, ndcg) in points.items():
-        ax.scatter(ms, ndcg, s=50, marker="*", zorder=3, color=COLORS.get(name.split(" ")[0].split(",")[0]))
-        ax.annotate(name, (ms, ndcg), textcoords="offset points", xytext=(6, -3), fontsize=8)
+            panel.plot(
+                [r[0] for r in front],
+                [r[1] for r in front],
+                marker="o",
+                markersize=4,
+                color=color,
+                label=name,
+            )
+        for name, (ms, ndcg) in points.items():
+            panel.scatter(ms, ndcg, s=80, marker=markers[name], zorder=3, color="0.25", label=name)
+        if reference is not None:
+            panel.axhline(reference[0], color="0.6", linestyle="dotted", linewidth=1)
+        panel.set_xscale("log")
+        panel.spines[["top", "right"]].set_visible(False)
+    index_points = [r for rows in curves.values() for r in rows]
+    xs, ys = [r[0] for r in index_points], [r[1] for r in index_points]
+    zoom.set_xlim(min(xs) / 1.15, max(xs) * 1.15)
+    low = min(min(ys), reference[0] if reference else min(ys))
+    high = max(max(ys), reference[0] if reference else max(ys))
+    span = high - low or 0.01
+    zoom.set_ylim(low - 0.08 * span, high + 0.12 * span)
+    for rows in curves.values():
+        for ms, ndcg, label in pareto_front(rows):
+            zoom.annotate(
+                label, (ms, ndcg), textcoords="offset points", xytext=(4, -10), fontsize=8, color="0.2"
+            )
     if reference is not None:
-        ax.axhline(reference[0], color="0.6", linestyle="dotted", linewidth=1)
-        ax.annotate(
+        zoom.annotate(
             reference[1],
-            (ax.get_xlim()[0], reference[0]),
+            (min(xs) / 1.12, reference[0]),
             textcoords="offset points",
-            xytext=(4, 3),
-            fontsize=7,
+            xytext=(0, 3),
+            fontsize=8,
             color="0.4",
         )
-    ax.set_xscale("log")
-    ax.set_xlabel("median time per query, encoding included (ms, log scale)")
+    ax.set_xlabel("median ms per query, encoding included (log)")
     ax.set_ylabel("nDCG@10")
+    zoom.set_xlabel("zoom on the index; labels: nprobe/ndocs on the Pareto front")
     ax.legend(fontsize=8, loc="lower right", frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
 
@@ -269,32 +305,52 @@ def scaling(
 
 
 def size_quality(
-    rows: Sequence[dict], reference_label: str = "fp32", measure: str = "nDCG@10", tolerance: float = 0.01
+    rows: Sequence[dict],
+    reference_label: str = "fp32",
+    measure: str = "nDCG@10",
+    tolerance: float = 0.01,
+    highlight: str | None = None,
 ):
-    """Bytes per token (log x) against a quality measure, one labelled point per storage;
-    a band marks ``tolerance`` below the reference."""
-    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    """One row per storage, smallest at the top: stored bytes per token (left, log) and
+    the change in ``measure`` against the reference, in points (right), with a band at
+    ``tolerance`` below it. ``highlight`` names a storage to colour (the knee)."""
+    rows = sorted(rows, key=lambda r: -r["bytes_per_token"])
     best = next(r for r in rows if r["label"] == reference_label)[measure]
-    ax.axhspan(best - tolerance, best, color=COLORS["late"], alpha=0.12, linewidth=0)
-    for r in rows:
-        pooled = "pooled" in r["label"]
-        ax.scatter(
-            r["bytes_per_token"],
-            r[measure],
-            marker="s" if pooled else "o",
-            color="#8172B3" if pooled else COLORS["late"],
-            zorder=3,
-        )
-        ax.annotate(
-            r["label"],
-            (r["bytes_per_token"], r[measure]),
+    labels = [r["label"] for r in rows]
+    y = np.arange(len(rows))
+    colors = [
+        COLORS["bm25"]
+        if r["label"] == highlight
+        else ("#8172B3" if "pooled" in r["label"] else COLORS["late"])
+        for r in rows
+    ]
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(9.0, 1.0 + 0.38 * len(rows)), sharey=True, gridspec_kw={"width_ratios": [1, 1.2]}
+    )
+    sizes = [r["bytes_per_token"] for r in rows]
+    left.barh(y, sizes, color=colors, height=0.6)
+    left.set_xscale("log", base=2)
+    for yi, b in zip(y, sizes):
+        left.annotate(f"{b:.0f}", (b, yi), textcoords="offset points", xytext=(3, -3), fontsize=9)
+    left.set_xlabel("stored bytes per document token (log2)")
+    left.set_yticks(y, labels, fontsize=9)
+    change = [100 * (r[measure] - best) for r in rows]
+    right.axvspan(-100 * tolerance, 0, color=COLORS["late"], alpha=0.12, linewidth=0)
+    right.barh(y, change, color=colors, height=0.6)
+    right.axvline(0, color="0.3", linewidth=0.8)
+    for yi, c in zip(y, change):
+        right.annotate(
+            f"{c:+.2f}",
+            (c, yi),
             textcoords="offset points",
-            xytext=(5, 3),
-            fontsize=7,
+            xytext=(3 if c >= 0 else -3, -3),
+            fontsize=9,
+            ha="left" if c >= 0 else "right",
         )
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("stored bytes per document token (log2)")
-    ax.set_ylabel(measure)
-    ax.spines[["top", "right"]].set_visible(False)
+    right.set_xlabel(f"change in {measure} against {reference_label} (points)")
+    low = min(change + [-100 * tolerance])
+    right.set_xlim(low * 1.3 - 0.2, max(change + [0]) + 0.6)
+    for axis in (left, right):
+        axis.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig

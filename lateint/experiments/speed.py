@@ -118,18 +118,28 @@ class Fastest:
     row: dict  # that setting's sweep row (if none is good enough: the best-quality row)
     per_storage: dict[str, dict]  # each storage's fastest good row (its best-quality row if none is good)
     target: float  # the quality a setting needed
+    close: list[
+        tuple[str, dict]
+    ]  # every good setting within ``noise`` of the fastest's p50: a tie in practice
 
 
 def fastest_within(
-    sweeps: dict[str, list[dict]], reference: float, tolerance: float = 0.005, measure: str = "nDCG@10"
+    sweeps: dict[str, list[dict]],
+    reference: float,
+    tolerance: float = 0.005,
+    measure: str = "nDCG@10",
+    noise: float = 0.2,
 ) -> Fastest:
     """The fastest setting (search p50) whose ``measure`` is at least ``reference - tolerance``.
 
+    Timings are noisy: settings whose p50 is within ``noise`` (a fraction) of the fastest
+    are listed in ``close``, so a page can say which settings tie with it.
+
     >>> rows = {"a": [{"nDCG@10": 0.70, "p50_ms": 1.0}, {"nDCG@10": 0.74, "p50_ms": 5.0}],
-    ...         "b": [{"nDCG@10": 0.745, "p50_ms": 3.0}]}
+    ...         "b": [{"nDCG@10": 0.745, "p50_ms": 3.0}, {"nDCG@10": 0.75, "p50_ms": 3.3}]}
     >>> f = fastest_within(rows, reference=0.745)
-    >>> f.name, f.row["p50_ms"], f.per_storage["a"]["p50_ms"]
-    ('b', 3.0, 5.0)
+    >>> f.name, f.row["p50_ms"], f.per_storage["a"]["p50_ms"], [r["p50_ms"] for _, r in f.close]
+    ('b', 3.0, 5.0, [3.0, 3.3])
     """
     target = reference - tolerance
     per_storage, good = {}, {}
@@ -140,9 +150,29 @@ def fastest_within(
         per_storage[name] = good.get(name) or max(rows, key=lambda r: r[measure])
     if not good:
         best = max((r for rows in sweeps.values() for r in rows), key=lambda r: r[measure])
-        return Fastest(None, best, per_storage, target)
+        return Fastest(None, best, per_storage, target, [])
     name = min(good, key=lambda n: good[n]["p50_ms"])
-    return Fastest(name, good[name], per_storage, target)
+    limit = good[name]["p50_ms"] * (1 + noise)
+    close = sorted(
+        ((n, r) for n, rows in sweeps.items() for r in rows if r[measure] >= target and r["p50_ms"] <= limit),
+        key=lambda pair: pair[1]["p50_ms"],
+    )
+    return Fastest(name, good[name], per_storage, target, close)
+
+
+def pareto_front(points: Sequence[tuple]) -> list[tuple]:
+    """The points (cost, quality, ...) that no other point beats on both: cheaper and at
+    least as good, or as cheap and better. Sorted by cost.
+
+    >>> pareto_front([(1, 0.5, "a"), (2, 0.4, "b"), (3, 0.7, "c"), (3, 0.6, "d")])
+    [(1, 0.5, 'a'), (3, 0.7, 'c')]
+    """
+    front, best = [], float("-inf")
+    for point in sorted(points, key=lambda p: (p[0], -p[1])):
+        if point[1] > best:
+            front.append(point)
+            best = point[1]
+    return front
 
 
 def scaling(
@@ -155,10 +185,13 @@ def scaling(
     corpus_key: str,
     timing_queries: int = 30,
     seed: int = 0,
+    full: LateIndex | None = None,
 ) -> list[dict]:
     """Exhaustive MaxSim and the index on random slices of the corpus.
 
-    Each slice gets its own index (its own k-means, ``nlist`` growing with its tokens).
+    Each slice gets its own index (its own k-means, ``nlist`` growing with its tokens);
+    the whole corpus (fraction 1) reuses ``full`` when given, an index already built
+    over ``token_vectors`` with ``config``'s storage.
     Returns one row per fraction: documents, tokens, median ms per query for both
     (query encoding excluded), and for the index the median candidates and the median
     time of the candidate stages (centroids, candidates, interaction) and of the exact
@@ -170,9 +203,11 @@ def scaling(
     for fraction in tqdm(fractions, desc="corpus sizes"):
         chosen = np.sort(order[: max(1, int(round(fraction * token_vectors.n_docs)))])
         part = token_vectors.select(chosen.tolist())
-        part_index = cached_index(
-            part, [doc_ids[i] for i in chosen], config, cache.key_for(corpus=corpus_key, docs=chosen.tolist())
-        )
+        if full is not None and len(chosen) == token_vectors.n_docs:
+            part_index = full
+        else:
+            key = cache.key_for(corpus=corpus_key, docs=chosen.tolist())
+            part_index = cached_index(part, [doc_ids[i] for i in chosen], config, key)
         rows.append({"fraction": fraction, **_time_slice(part, part_index, timed, setting)})
     return rows
 

@@ -1,0 +1,31 @@
+import pytest
+
+from lateint.experiments import report
+
+
+def test_table_is_html_with_numbers_right_aligned_and_the_best_in_bold():
+    t = report.table(
+        ["method", "nDCG@10", "ms"],
+        [["bm25", "0.662", "42.1"], ["late", "0.744", "1,308.0"]],
+        best={"nDCG@10": "max", "ms": "min"},
+        title="**scifact**, 300 queries",
+    )
+    html = t._repr_html_()
+    assert html.startswith("<p><strong>scifact</strong>, 300 queries</p><table")
+    assert "<strong>0.744</strong>" in html and "<strong>42.1</strong>" in html
+    assert "<strong>0.662</strong>" not in html and "<strong>1,308.0</strong>" not in html
+    assert html.count('style="text-align: right"') == 2 * 3  # two numeric columns: header + 2 rows each
+    assert "|---|" not in html
+
+
+def test_collapsed_table_folds_under_a_summary_and_text_form_stays_readable():
+    t = report.table(["a"], [["1"], ["2"]], collapsed="All 2 settings")
+    assert t._repr_html_().startswith("<details><summary>All 2 settings</summary><table")
+    assert repr(t).splitlines() == ["a", "1", "2"]
+
+
+def test_table_refuses_what_it_cannot_show():
+    with pytest.raises(ValueError, match="not in the table"):
+        report.table(["a"], [["1"]], best={"b": "max"})
+    with pytest.raises(ValueError, match="every row needs 2 cells"):
+        report.table(["a", "b"], [["1"]])

@@ -1,0 +1,185 @@
+"""Open every page of the built book in headless Chromium and check what a reader sees.
+
+    python tools/check_site.py _build/html [--screenshots _build/screenshots]
+
+For each page of ``_toc.yml``: no console error (other than offline fetches of CDN
+scripts), every image loaded, every results table a real ``<table>`` (no markdown
+pipes left as text), no traceback, warning or machine path in any output, no
+unrendered ``{glue}`` role or ``??`` reference, the chapter's headline glued numbers in
+its text, and its main figure present. A full-page screenshot of each page is saved.
+Exits 1 naming each broken page and the reason; prints one line per page otherwise.
+
+Uses the system's Chromium (Debian's ``chromium``); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import json
+import re
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Per chapter: glued values whose formatted text must appear on the page (name, format),
+# and the figures (by :name:) it must show. Checked only where the chapter glued them.
+HEADLINES = {
+    "book/01_comparison": (
+        [("main_late_ndcg", ".3f"), ("main_bm25_ndcg", ".3f"), ("main_dense_ndcg", ".3f")],
+        ["fig-ndcg"],
+    ),
+    "book/02_mechanism": ([("pair_score", ".2f")], ["fig-heatmap"]),
+    "book/02b_training": ([("main_late_ndcg", ".3f"), ("main_zeroshot_ndcg", ".3f")], ["fig-trained"]),
+    "book/03_speed_quality": ([("exh_ndcg", ".3f"), ("best_ndcg", ".3f")], ["fig-speed", "fig-scaling"]),
+    "book/04_size": ([("ref_ndcg", ".3f"), ("knee_bytes", ".1f")], ["fig-size"]),
+    "book/05_thinking_tokens": ([("main_sweep_base", ".3f")], ["fig-sweep"]),
+}
+MACHINE_PATH = re.compile(r"(/work/|/root/|/home/\w+/|/tmp/|site-packages|\.venv/)")
+OFFLINE = re.compile(r"net::ERR_|Failed to load resource|ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED")
+
+
+def pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    entries = [toc["root"]] + [c["file"] for c in toc.get("chapters", [])]
+    entries += [c["file"] for part in toc.get("parts", []) for c in part["chapters"]]
+    return entries
+
+
+def glued(html_root: Path, page: str) -> dict[str, float]:
+    """Numbers the chapter glued, read from the executed notebook beside the site."""
+    path = html_root.parent / "jupyter_execute" / f"{page}.glue.json"
+    if not path.is_file():
+        return {}
+    values = {}
+    for name, output in json.loads(path.read_text()).items():
+        text = output.get("data", {}).get("text/plain", "")
+        match = re.fullmatch(r"(?:np\.\w+\()?(-?[\d.e+-]+)\)?", text.strip())
+        if match:
+            values[name] = float(match.group(1))
+    return values
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def check_page(
+    browser, url: str, page_name: str, html_root: Path, screenshots: Path
+) -> tuple[list[str], dict]:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url, wait_until="load")
+    page.wait_for_timeout(300)
+    problems = [f"console error: {e[:160]}" for e in errors if not OFFLINE.search(e)]
+    facts = page.evaluate("""() => {
+        const main = document.querySelector('article') || document.body;
+        return {
+            images: Array.from(document.images).map(
+                i => [i.getAttribute('src') || '', i.complete && i.naturalWidth > 0]),
+            tables: main.querySelectorAll('table').length,
+            figures: Array.from(main.querySelectorAll('figure[id], div.figure[id]')).map(f => f.id),
+            text: main.innerText,
+            outputs: Array.from(main.querySelectorAll('.cell_output, .output')).map(o => o.innerText),
+        };
+    }""")
+    broken = [src for src, ok in facts["images"] if not ok]
+    if broken:
+        problems.append(f"{len(broken)} image(s) did not load: {broken[:3]}")
+    if re.search(r"\|\s*-{3,}\s*\|", facts["text"]):
+        problems.append("a markdown table was left as text (|---|)")
+    for output in facts["outputs"]:
+        for pattern, what in (
+            (r"Traceback \(most recent call last\)", "a traceback"),
+            (r"\bWarning\b:", "a warning"),
+            (MACHINE_PATH, "a machine path"),
+        ):
+            found = re.search(pattern, output)
+            if found:
+                problems.append(
+                    f"{what} in an output: ...{output[max(0, found.start() - 60) : found.end() + 60]!r}"
+                )
+    if re.search(r"\{glue(:\w+)?\}", facts["text"]):
+        problems.append("an unrendered {glue} role")
+    if re.search(r"(^|\s)\?\?(\s|$)", facts["text"]):
+        problems.append("an unresolved ?? reference")
+    numbers, figures = HEADLINES.get(page_name, ([], []))
+    values = glued(html_root, page_name)
+    for name, fmt in numbers:
+        if name in values and format(values[name], fmt) not in facts["text"]:
+            problems.append(f"headline {name} = {format(values[name], fmt)} is not in the text")
+    for figure in figures:
+        if figure not in facts["figures"]:
+            problems.append(f"figure {figure} is missing")
+    screenshots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshots / f"{Path(page_name).name}.png"), full_page=True)
+    page.close()
+    counts = {"tables": facts["tables"], "images": len(facts["images"]), "figures": len(facts["figures"])}
+    return problems, counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("html", type=Path, help="the built site, e.g. _build/html")
+    parser.add_argument("--screenshots", type=Path, default=None, help="default: <html>/../screenshots")
+    args = parser.parse_args(argv)
+    html_root = args.html.resolve()
+    screenshots = args.screenshots or html_root.parent / "screenshots"
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        print("error: no chromium on PATH (make check-site installs Debian's chromium)", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    server, base = serve(html_root)
+    failed = 0
+    flags = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=flags)
+            for name in pages():
+                file = html_root / f"{name}.html"
+                if not file.is_file():
+                    print(f"FAIL {name}: not built ({file})")
+                    failed += 1
+                    continue
+                problems, counts = check_page(browser, f"{base}/{name}.html", name, html_root, screenshots)
+                status = "FAIL" if problems else "ok  "
+                tally = f"{counts['tables']} tables, {counts['images']} images, {counts['figures']} figures"
+                print(f"{status} {name}: {tally}")
+                for problem in problems:
+                    print(f"     - {problem}")
+                failed += bool(problems)
+            browser.close()
+    finally:
+        server.shutdown()
+    print(f"{len(pages()) - failed} pages passed, {failed} failed; screenshots in {screenshots}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

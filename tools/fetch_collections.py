@@ -1,0 +1,63 @@
+"""Fetch SciFact and Cranfield into a folder in the BEIR layout (needs network).
+
+    python tools/fetch_collections.py DEST
+
+For machines that have no ``../shared/data`` (the book's CI on GitHub): SciFact is
+BEIR's own zip; Cranfield comes through ``ir_datasets`` and is written the way
+``../shared/data/cranfield`` was made: graded gain ``5 - code`` for Cleverdon's codes 1..4
+(code -1 dropped), empty documents dropped. The conversion is tested offline
+(``tests/test_fetch_collections.py``); the downloads are not.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import urllib.request
+import zipfile
+from pathlib import Path
+
+SCIFACT_ZIP = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/scifact.zip"
+
+
+def fetch_scifact(dest: Path) -> None:
+    with urllib.request.urlopen(SCIFACT_ZIP, timeout=120) as response:
+        zipfile.ZipFile(io.BytesIO(response.read())).extractall(dest)
+
+
+def write_beir(folder: Path, docs, queries, qrels) -> None:
+    """``docs``: (id, title, text); ``queries``: (id, text); ``qrels``: (query, doc, code)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "qrels").mkdir(exist_ok=True)
+    with (folder / "corpus.jsonl").open("w") as f:
+        for doc_id, title, text in docs:
+            if (title or text).strip():
+                f.write(json.dumps({"_id": doc_id, "title": title, "text": text}) + "\n")
+    with (folder / "queries.jsonl").open("w") as f:
+        for query_id, text in queries:
+            f.write(json.dumps({"_id": query_id, "text": text}) + "\n")
+    with (folder / "qrels" / "test.tsv").open("w") as f:
+        f.write("query-id\tcorpus-id\tscore\n")
+        for query_id, doc_id, code in qrels:
+            if 1 <= code <= 4:
+                f.write(f"{query_id}\t{doc_id}\t{5 - code}\n")
+
+
+def fetch_cranfield(dest: Path) -> None:
+    import ir_datasets
+
+    dataset = ir_datasets.load("cranfield")
+    write_beir(
+        dest / "cranfield",
+        ((d.doc_id, d.title, d.text) for d in dataset.docs_iter()),
+        ((q.query_id, q.text) for q in dataset.queries_iter()),
+        ((q.query_id, q.doc_id, int(q.relevance)) for q in dataset.qrels_iter()),
+    )
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1])
+    target.mkdir(parents=True, exist_ok=True)
+    fetch_scifact(target)
+    fetch_cranfield(target)
