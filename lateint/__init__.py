@@ -14,7 +14,7 @@ Modules in reading order; data flows down the list:
 - ``indexfile``: named arrays in a versioned, checksummed safetensors file.
 - ``baselines``: BM25 (rank-bm25, bm25s) and one mean-pooled dense vector (faiss).
 - ``metrics``: nDCG@10, Recall@100, MRR@10 by ir-measures (trec_eval's code).
-- ``timing``: median and p95 of single calls, one warm-up rule everywhere.
+- ``timing``: median and p95 of single calls after warm-up calls, one helper everywhere.
 - ``evaluate``: one method over one collection, measured and cached (``lateint evaluate``).
 - ``qdrant``: the same token vectors served by Qdrant's multivector MAX_SIM.
 - ``explain``: which document token each query token matched.

@@ -93,6 +93,8 @@ def load_or_compute(kind: str, key: str, compute: Callable[[], Entry]) -> Entry:
             warnings.warn(f"cache entry {folder} is damaged ({e}); recomputing", stacklevel=2)
             shutil.rmtree(folder, ignore_errors=True)
     entry = compute()
+    if "arrays" in entry.meta:
+        raise ValueError('"arrays" is the one metadata name an entry cannot use (it lists the arrays)')
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=folder.parent))
     try:

@@ -300,7 +300,7 @@ def hamming_scores(query_bits: np.ndarray, doc_bits: np.ndarray, dim: int | None
     doc_words = _word_columns(query_bits, doc_bits)
     scores = np.empty((len(query_bits), len(doc_bits)), dtype=np.int64)
     for i, q in enumerate(_words(query_bits)):  # one query code at a time: (n_docs,) temporaries
-        scores[i] = dim - _differing_bits(q, doc_words)
+        scores[i] = dim - _differing_bits(q, doc_words).astype(np.int64)
     return scores
 
 
@@ -322,7 +322,10 @@ def hamming_maxsim(
     """
     dim = 8 * query_bits.shape[1] if dim is None else dim
     doc_words = _word_columns(query_bits, doc_bits)
-    starts = np.asarray(offsets[:-1])
+    offsets = np.asarray(offsets)
+    if len(offsets) < 2 or offsets[0] != 0 or offsets[-1] != len(doc_bits) or (np.diff(offsets) < 1).any():
+        raise ValueError("offsets must run from 0 to the number of codes, every document with at least one")
+    starts = offsets[:-1]
     fewest = np.zeros(len(starts), dtype=np.int64)  # per document, summed over query codes
     for q in _words(query_bits):
         fewest += np.minimum.reduceat(_differing_bits(q, doc_words), starts)  # its best token differs least

@@ -361,9 +361,8 @@ def cpu_kernels() -> str:
 
 def _warn_truncated(n: int, total: int, what: str, setting: str, value: int) -> None:
     if n:
-        warnings.warn(
-            f"{n} of {total} {what} were longer than {setting}={value} and were truncated", stacklevel=4
-        )
+        message = f"{n} of {total} {what} were longer than {setting}={value} and were truncated"
+        warnings.warn(message, TruncationWarning, stacklevel=4)
 
 
 def _punctuation_ids(tokenizer) -> set[int]:

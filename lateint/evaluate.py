@@ -24,6 +24,7 @@ import numpy as np
 
 from . import baselines, cache, data, maxsim, metrics, timing
 from . import encoder as encoder_module
+from . import vectors as vectors_module
 from .baselines import BM25, Dense, FastBM25
 from .data import Collection
 from .encoder import Encoder
@@ -83,7 +84,15 @@ def run_method(
         k=k,
         timing_queries=timing_queries,
         code=cache.source_key(
-            baselines, cache, data, encoder_module, maxsim, metrics, timing, sys.modules[__name__]
+            baselines,
+            cache,
+            data,
+            encoder_module,
+            maxsim,
+            metrics,
+            timing,
+            vectors_module,
+            sys.modules[__name__],
         ),
     )
     stored = cache.load_or_compute("runs", key, lambda: _rank(method, collection, encoder, k, timing_queries))

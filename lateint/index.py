@@ -34,7 +34,7 @@ import torch
 from . import compress, indexfile
 from .compress import Compressed
 from .maxsim import maxsim, maxsim_packed
-from .vectors import TokenVectors, offsets_from_lengths, segment_ids
+from .vectors import TokenVectors, check_query, offsets_from_lengths, segment_ids
 
 
 @dataclass
@@ -83,6 +83,7 @@ class TokenIndex:
 
     def lookup(self, q: torch.Tensor, k: int) -> Lookup:
         """One lookup per vector of one query, ``q`` (query_len, dim)."""
+        check_query(q, self.faiss.d)
         scores, rows = self.faiss.search(np.ascontiguousarray(q.float().numpy()), k)
         docs = np.where(rows >= 0, self.doc_of_token[np.maximum(rows, 0)], -1)
         return Lookup(scores, docs, np.unique(docs[docs >= 0]))
@@ -304,10 +305,7 @@ class LateIndex:
             least ``k``) are scored exactly. None scores every candidate exactly.
         """
         t0 = time.perf_counter()
-        if q.dim() != 2 or q.shape[1] != self.dim:
-            raise ValueError(f"q must have shape (query_len, {self.dim}); got {tuple(q.shape)}")
-        if len(q) == 0:
-            raise ValueError("the query has no vectors")
+        check_query(q, self.dim)
         q = q.float()  # (n_q, dim)
         S = q @ torch.from_numpy(self.centroids).T  # (n_q, nlist)
         cells = torch.topk(S, min(nprobe, S.shape[1]), dim=1).indices.unique().numpy()

@@ -86,8 +86,8 @@ def search(
     """Exhaustive top-``k`` by MaxSim. Shapes as in :func:`maxsim`.
 
     Queries are scored in groups of ``group`` with similar lengths, each group cut to
-    its longest query (by ``Q_mask``): skipping padded rows changes no score and saves
-    most of the work when lengths vary.
+    its longest query by ``Q_mask`` (without one, every row counts and nothing is cut):
+    skipping padded rows changes no score and saves most of the work when lengths vary.
 
     Returns
     -------

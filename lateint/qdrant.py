@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .vectors import TokenVectors
+from .vectors import TokenVectors, check_query
 
 
 def upload(client, name: str, vectors: TokenVectors, doc_ids: Sequence[str], batch_size: int = 256) -> None:
@@ -52,8 +52,7 @@ def upload(client, name: str, vectors: TokenVectors, doc_ids: Sequence[str], bat
 def search(client, name: str, q: torch.Tensor, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` for one query's vectors ``q`` (query_len, dim), every row scoring.
     Returns (scores, document positions), best first."""
-    if len(q) == 0:
-        raise ValueError("the query has no vectors")
+    check_query(q, q.shape[-1])
     points = client.query_points(name, query=q.float().numpy().tolist(), limit=k).points
     return np.array([p.score for p in points], dtype=np.float32), np.array(
         [p.id for p in points], dtype=np.int64

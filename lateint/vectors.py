@@ -65,6 +65,26 @@ def unpad(Q: torch.Tensor, Q_mask: torch.Tensor) -> list[torch.Tensor]:
     return [q[m] for q, m in zip(Q, Q_mask)]
 
 
+def check_query(q: torch.Tensor, dim: int) -> None:
+    """Refuse what is not one query's real vectors, ``q`` (query_len, dim): the wrong shape,
+    no rows, or an all-zero row (padding, which would probe arbitrary cells and score).
+
+    >>> check_query(torch.zeros(2, 4), 4)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: row 0 of the query is all zeros (padding?): ...
+    """
+    if q.dim() != 2 or q.shape[1] != dim:
+        raise ValueError(f"q must have shape (query_len, {dim}); got {tuple(q.shape)}")
+    if len(q) == 0:
+        raise ValueError("the query has no vectors")
+    zero = (~q.any(dim=1)).nonzero()
+    if len(zero):
+        raise ValueError(
+            f"row {int(zero[0])} of the query is all zeros (padding?): "
+            "pass one query's real vectors, e.g. vectors.unpad(Q, Q_mask)"
+        )
+
+
 def pad(rows: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """The inverse of :func:`unpad`: ``Q`` zero-padded to the longest, and ``Q_mask``.
 

@@ -197,6 +197,8 @@ def test_bad_changes_are_refused(corpus, builtin):
         index.delete(builtin.doc_ids)
     with pytest.raises(ValueError, match="query has no vectors"):
         index.search(torch.zeros(0, Q.shape[2]))
+    with pytest.raises(ValueError, match="all zeros"):
+        index.search(torch.zeros_like(Q[0]))  # padding rows are refused, not scored
     with pytest.raises(ValueError, match="shape"):
         index.search(Q)
     with pytest.raises(ValueError, match="empty corpus"):

@@ -21,6 +21,8 @@ def test_qdrant_max_sim_returns_lateints_top_10(colbert_style, builtin):
         torch.testing.assert_close(torch.from_numpy(q_scores), scores[row], atol=1e-4, rtol=0)
     with pytest.raises(ValueError, match="no vectors"):
         qdrant.search(client, "builtin", torch.zeros(0, vectors.dim))
+    with pytest.raises(ValueError, match="all zeros"):
+        qdrant.search(client, "builtin", torch.zeros(3, vectors.dim))
 
 
 def test_agreement_check_counts_identical_top_10s(colbert_style, builtin):

@@ -107,7 +107,7 @@ def check_page(
     for output in facts["outputs"]:
         for pattern, what in (
             (r"Traceback \(most recent call last\)", "a traceback"),
-            (r"\bWarning\b:", "a warning"),
+            (r"\w*Warning:", "a warning"),
             (MACHINE_PATH, "a machine path"),
         ):
             found = re.search(pattern, output)

@@ -32,7 +32,7 @@ def write_beir(folder: Path, docs, queries, qrels) -> None:
     (folder / "qrels").mkdir(exist_ok=True)
     with (folder / "corpus.jsonl").open("w") as f:
         for doc_id, title, text in docs:
-            if (title or text).strip():
+            if (title + text).strip():
                 f.write(json.dumps({"_id": doc_id, "title": title, "text": text}) + "\n")
     with (folder / "queries.jsonl").open("w") as f:
         for query_id, text in queries:

@@ -52,6 +52,8 @@ class Table:
         unknown = set(self.best) - set(self.header)
         if unknown:
             raise ValueError(f"best= names columns not in the table: {sorted(unknown)}")
+        if set(self.best.values()) - {"max", "min"}:
+            raise ValueError(f'best= takes "max" or "min" per column; got {self.best}')
         if any(len(r) != len(self.header) for r in self.rows):
             raise ValueError(f"every row needs {len(self.header)} cells")
 

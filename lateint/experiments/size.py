@@ -20,6 +20,7 @@ import torch
 
 from .. import cache, compress, maxsim, metrics, pooling, timing
 from .. import encoder as encoder_module
+from .. import vectors as vectors_module
 from ..data import Collection
 from ..encoder import Encoder
 from ..vectors import TokenVectors
@@ -88,7 +89,9 @@ def evaluate(
         k=k,
         rescore=rescore,
         centroids=cache.array_key(centroids),
-        code=cache.source_key(compress, pooling, maxsim, metrics, encoder_module, sys.modules[__name__]),
+        code=cache.source_key(
+            compress, pooling, maxsim, metrics, encoder_module, vectors_module, sys.modules[__name__]
+        ),
     )
     stored = cache.load_or_compute(
         "storage", key, lambda: _rank(storage, encoder, collection, vectors, centroids, k, rescore)
@@ -149,7 +152,7 @@ def _hamming_then_float(
     decoded), query binarized too; re-score the top ``rescore`` with the float query
     against the decoded signs. Also times the bit-only stage against float MaxSim over
     all documents, per query."""
-    query_bits = [compress.compress(Q[i][Q_mask[i]], "binary").codes for i in range(len(Q))]
+    query_bits = [compress.compress(q, "binary").codes for q in vectors_module.unpad(Q, Q_mask)]
     first_scores, first_ms = timing.time_each(
         lambda bits: compress.hamming_maxsim(bits, doc_bits, offsets), query_bits
     )

@@ -66,7 +66,7 @@ def encode_one_by_one(encoder: Encoder, texts: Sequence[str]) -> tuple[list[torc
 
     def encode(text: str) -> torch.Tensor:
         Q, Q_mask = encoder.encode_queries([text])
-        return Q[0][Q_mask[0]]
+        return vectors.unpad(Q, Q_mask)[0]
 
     return timing.time_each(encode, texts, warmup=0)
 
@@ -118,9 +118,7 @@ class Fastest:
     row: dict  # that setting's sweep row (if none is good enough: the best-quality row)
     per_storage: dict[str, dict]  # each storage's fastest good row (its best-quality row if none is good)
     target: float  # the quality a setting needed
-    close: list[
-        tuple[str, dict]
-    ]  # every good setting within ``noise`` of the fastest's p50: a tie in practice
+    close: list[tuple[str, dict]]  # the other good settings within ``noise`` of its p50: a tie in practice
 
 
 def fastest_within(
@@ -132,14 +130,14 @@ def fastest_within(
 ) -> Fastest:
     """The fastest setting (search p50) whose ``measure`` is at least ``reference - tolerance``.
 
-    Timings are noisy: settings whose p50 is within ``noise`` (a fraction) of the fastest
-    are listed in ``close``, so a page can say which settings tie with it.
+    Timings are noisy: the other good settings whose p50 is within ``noise`` (a fraction)
+    of the fastest are listed in ``close``, so a page can say which settings tie with it.
 
     >>> rows = {"a": [{"nDCG@10": 0.70, "p50_ms": 1.0}, {"nDCG@10": 0.74, "p50_ms": 5.0}],
     ...         "b": [{"nDCG@10": 0.745, "p50_ms": 3.0}, {"nDCG@10": 0.75, "p50_ms": 3.3}]}
     >>> f = fastest_within(rows, reference=0.745)
     >>> f.name, f.row["p50_ms"], f.per_storage["a"]["p50_ms"], [r["p50_ms"] for _, r in f.close]
-    ('b', 3.0, 5.0, [3.0, 3.3])
+    ('b', 3.0, 5.0, [3.3])
     """
     target = reference - tolerance
     per_storage, good = {}, {}
@@ -154,7 +152,12 @@ def fastest_within(
     name = min(good, key=lambda n: good[n]["p50_ms"])
     limit = good[name]["p50_ms"] * (1 + noise)
     close = sorted(
-        ((n, r) for n, rows in sweeps.items() for r in rows if r[measure] >= target and r["p50_ms"] <= limit),
+        (
+            (n, r)
+            for n, rows in sweeps.items()
+            for r in rows
+            if r[measure] >= target and r["p50_ms"] <= limit and r is not good[name]
+        ),
         key=lambda pair: pair[1]["p50_ms"],
     )
     return Fastest(name, good[name], per_storage, target, close)
@@ -162,7 +165,7 @@ def fastest_within(
 
 def pareto_front(points: Sequence[tuple]) -> list[tuple]:
     """The points (cost, quality, ...) that no other point beats on both: cheaper and at
-    least as good, or as cheap and better. Sorted by cost.
+    least as good, or as cheap and better. Sorted by cost; of equal points, the first.
 
     >>> pareto_front([(1, 0.5, "a"), (2, 0.4, "b"), (3, 0.7, "c"), (3, 0.6, "d")])
     [(1, 0.5, 'a'), (3, 0.7, 'c')]
@@ -267,8 +270,8 @@ def extrapolate(grow: list[dict], tokens: float = MSMARCO_TOKENS, passages: floa
     }
     at = {name: a * tokens**b for name, (a, b) in fits.items()}
     candidates = min(passages, at["candidates"])
-    last = grow[-1]
-    model_ms = last["candidate_stages_ms"] * candidates / last["candidates"] + last["exact_stage_ms"]
+    last = max(grow, key=lambda r: r["tokens"])  # the largest size measured
+    model_ms = last["candidate_stages_ms"] * candidates / max(last["candidates"], 1) + last["exact_stage_ms"]
     return {
         "fit_exhaustive": fits["exhaustive_ms"],
         "fit_index": fits["index_ms"],
