@@ -155,7 +155,7 @@ def index_search(
 
 
 def storages(collection, encoder: Encoder, vectors, centroids) -> list[dict]:
-    rows = [size.evaluate(s, encoder, collection, vectors, centroids) for s in size.STORAGES]
+    rows = size.evaluate_all(size.STORAGES, encoder, collection, vectors, centroids)
     reference = rows[0]["nDCG@10"]
     for r in rows:
         emit(

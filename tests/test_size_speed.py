@@ -30,9 +30,9 @@ def test_fp32_storage_is_the_exhaustive_ranking(colbert_style, builtin, setup):
 def test_storages_report_their_bytes(colbert_style, builtin, setup):
     vectors, index = setup
     dim = vectors.vectors.shape[1]
-    rows = {
-        s.label: size.evaluate(s, colbert_style, builtin, vectors, index.centroids) for s in size.STORAGES
-    }
+    all_rows = size.evaluate_all(size.STORAGES, colbert_style, builtin, vectors, index.centroids)
+    rows = {r["label"]: r for r in all_rows}
+    assert rows["fp16"] == size.evaluate(size.Storage("fp16", "fp16"), colbert_style, builtin, vectors)
     assert rows["fp16"]["bytes_per_token"] == 2 * dim
     assert rows["residual 2-bit"]["bytes_per_token"] == 2 + dim * 2 / 8  # centroid id + 2 bits per dimension
     assert rows["binary"]["bytes_per_token"] == dim / 8

@@ -74,7 +74,7 @@ def sweep(
     pool: list[list[int]],
     counts=(0, 1, 2, 4, 8, 16, 32, 64),
     attend_options=(True, False),
-    timing_queries: int = 5,
+    timing_queries: int = 3,
 ) -> list[dict]:
     """nDCG@10 (re-ranking the pool) and exhaustive query time for each number of masks.
 

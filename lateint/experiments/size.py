@@ -12,7 +12,9 @@ counts.
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -60,6 +62,7 @@ def evaluate(
     centroids: np.ndarray | None = None,
     k: int = 100,
     rescore: int = 100,
+    queries: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> dict:
     """Bytes per token and retrieval quality for one way of storing ``vectors``.
 
@@ -69,6 +72,9 @@ def evaluate(
         The collection's token vectors from ``encoder``.
     centroids : np.ndarray, optional
         (n_centroids, dim) for residual codes (an index's IVF centroids); required then.
+    queries : callable, optional
+        Returns the collection's ``Q, Q_mask`` from ``encoder`` (to encode them once for
+        many storages, see :func:`evaluate_all`); by default they are encoded here.
 
     Returns
     -------
@@ -93,8 +99,10 @@ def evaluate(
             compress, pooling, maxsim, metrics, encoder_module, vectors_module, sys.modules[__name__]
         ),
     )
+    if queries is None:
+        queries = lambda: encoder.encode_queries(collection.query_texts)  # noqa: E731
     stored = cache.load_or_compute(
-        "storage", key, lambda: _rank(storage, encoder, collection, vectors, centroids, k, rescore)
+        "storage", key, lambda: _rank(storage, collection, vectors, centroids, k, rescore, queries)
     )
     run = metrics.run_from_topk(
         collection.query_ids, collection.doc_ids, stored.arrays["scores"], stored.arrays["indices"]
@@ -111,20 +119,33 @@ def evaluate(
     }
 
 
+def evaluate_all(
+    storages,
+    encoder: Encoder,
+    collection: Collection,
+    vectors: TokenVectors,
+    centroids: np.ndarray | None = None,
+    **kw,
+) -> list[dict]:
+    """:func:`evaluate` for each storage, the queries encoded at most once."""
+    encoded = functools.cache(lambda: encoder.encode_queries(collection.query_texts))
+    return [evaluate(s, encoder, collection, vectors, centroids, queries=encoded, **kw) for s in storages]
+
+
 def _rank(
     storage: Storage,
-    encoder: Encoder,
     collection: Collection,
     vectors: TokenVectors,
     centroids,
     k: int,
     rescore: int,
+    queries: Callable[[], tuple[torch.Tensor, torch.Tensor]],
 ) -> cache.Entry:
     kept = pooling.pool_tokens(vectors, storage.pool_factor) if storage.pool_factor > 1 else vectors
     options = {"bits": storage.bits, "centroids": centroids} if storage.method == "residual" else {}
     codes = compress.compress(kept.vectors, storage.method, **options)
     D, D_mask = TokenVectors(compress.decompress(codes), kept.offsets, kept.token_ids).padded()
-    Q, Q_mask = encoder.encode_queries(collection.query_texts)  # (n_queries, query_len, dim)
+    Q, Q_mask = queries()  # (n_queries, query_len, dim), (n_queries, query_len)
     meta = {"bytes": codes.nbytes, "vectors": len(kept.vectors)}
     if storage.hamming_first:
         scores, indices, times = _hamming_then_float(
