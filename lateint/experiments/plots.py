@@ -225,7 +225,7 @@ def speed_quality(
     everything with a legend; the right panel zooms on the index and labels the front's
     settings. ``reference`` draws a horizontal line at (ndcg, label).
     """
-    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(10, 4.4), gridspec_kw={"width_ratios": [1, 1.1]})
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(10, 4.9), gridspec_kw={"width_ratios": [1, 1.1]})
     markers = dict(zip(points, "*PXhd^v<>"))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for panel in (ax, zoom):
@@ -272,8 +272,9 @@ def speed_quality(
     ax.set_xlabel("median ms per query, encoding included (log)")
     ax.set_ylabel("nDCG@10")
     zoom.set_xlabel("zoom on the index; labels: nprobe/ndocs on the Pareto front")
-    ax.legend(fontsize=8, loc="lower right", frameon=False)
-    fig.tight_layout()
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=4, frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))  # room below the panels for the legend
     return fig
 
 

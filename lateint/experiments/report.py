@@ -83,8 +83,8 @@ class Table:
                 text = html.escape(str(cell))
                 cells.append(f"<td{align(j)}>{f'<strong>{text}</strong>' if i in marked[j] else text}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
-        table = f'<table class="lateint-table"><thead><tr>{head}</tr></thead>'
-        table += f"<tbody>{''.join(body)}</tbody></table>"
+        table = f'<div class="lateint-table-wrap"><table class="lateint-table"><thead><tr>{head}</tr></thead>'
+        table += f"<tbody>{''.join(body)}</tbody></table></div>"
         title = f"<p>{_inline_markdown(self.title)}</p>" if self.title else ""
         if self.collapsed:
             return f"{title}<details><summary>{html.escape(self.collapsed)}</summary>{table}</details>"
