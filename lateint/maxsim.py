@@ -82,12 +82,15 @@ def search(
     k: int,
     Q_mask: torch.Tensor | None = None,
     group: int = 64,
+    doc_group: int = 1024,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Exhaustive top-``k`` by MaxSim. Shapes as in :func:`maxsim`.
 
     Queries are scored in groups of ``group`` with similar lengths, each group cut to
-    its longest query by ``Q_mask`` (without one, every row counts and nothing is cut):
-    skipping padded rows changes no score and saves most of the work when lengths vary.
+    its longest query by ``Q_mask`` (without one, every row counts and nothing is cut);
+    documents likewise in groups of ``doc_group`` with similar lengths, each cut to its
+    longest document. Skipping padding changes no score and saves most of the work when
+    lengths vary.
 
     Returns
     -------
@@ -95,14 +98,25 @@ def search(
     """
     if Q_mask is None:
         Q_mask = torch.ones(Q.shape[:2], dtype=torch.bool)
-    positions = torch.arange(1, Q.shape[1] + 1)
-    lengths = (Q_mask * positions).amax(dim=1).clamp(min=1)  # last real position per query
+    lengths = _last_real(Q_mask).clamp(min=1)  # (n_queries,)
+    doc_lengths = _last_real(D_mask).clamp(min=1)  # (n_docs,)
+    query_groups = [(rows, int(lengths[rows].max())) for rows in length_batches(lengths, group)]
     scores = torch.empty(Q.shape[0], D.shape[0])
-    for rows in length_batches(lengths, group):
-        width = int(lengths[rows].max())
-        scores[rows] = maxsim(Q[rows, :width], D, D_mask, Q_mask[rows, :width])
+    for docs in length_batches(doc_lengths, doc_group):
+        d_width = int(doc_lengths[docs].max())
+        D_block, D_block_mask = D[docs, :d_width], D_mask[docs, :d_width]  # one gather per block
+        for rows, width in query_groups:
+            block = maxsim(Q[rows, :width], D_block, D_block_mask, Q_mask[rows, :width])
+            scores[rows[:, None], docs[None, :]] = block
     top = torch.topk(scores, k=min(k, scores.shape[1]), dim=1)
     return top.values, top.indices
+
+
+def _last_real(mask: torch.Tensor) -> torch.Tensor:
+    """(n, length) bool -> (n,) the 1-based position of each row's last True (0 if none)."""
+    if mask.shape[1] == 0:
+        return torch.zeros(mask.shape[0], dtype=torch.long)
+    return (mask * torch.arange(1, mask.shape[1] + 1)).amax(dim=1)
 
 
 def maxsim_packed(q: torch.Tensor, vectors: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:

@@ -100,6 +100,18 @@ def test_search_groups_queries_of_different_lengths():
         torch.testing.assert_close(values[row], full[row][indices[row]], rtol=1e-5, atol=1e-5)
 
 
+def test_search_groups_documents_of_different_lengths():
+    Q, D, D_mask = random_case(5, n_q=3, q_len=4, n_d=11, d_len=9)
+    doc_lengths = torch.tensor([9, 1, 4, 2, 9, 3, 7, 1, 5, 8, 6])
+    D_mask = torch.arange(9)[None, :] < doc_lengths[:, None]  # documents padded at the end
+    D[~D_mask] = 0
+    values, indices = search(Q, D, D_mask, k=11, doc_group=3)
+    full = reference(Q, D, D_mask)
+    for row in range(3):
+        assert indices[row].tolist() == torch.argsort(full[row], descending=True).tolist()
+        torch.testing.assert_close(values[row], full[row][indices[row]], rtol=1e-5, atol=1e-5)
+
+
 def test_packed_maxsim_equals_padded_maxsim():
     from lateint.maxsim import maxsim_packed
     from lateint.vectors import TokenVectors
