@@ -63,6 +63,7 @@ def evaluate(
     k: int = 100,
     rescore: int = 100,
     queries: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    pooled: Callable[[float], TokenVectors] | None = None,
 ) -> dict:
     """Bytes per token and retrieval quality for one way of storing ``vectors``.
 
@@ -75,6 +76,9 @@ def evaluate(
     queries : callable, optional
         Returns the collection's ``Q, Q_mask`` from ``encoder`` (to encode them once for
         many storages, see :func:`evaluate_all`); by default they are encoded here.
+    pooled : callable, optional
+        Returns ``vectors`` pooled by a factor (to pool once for many storages); by
+        default pooling runs here.
 
     Returns
     -------
@@ -101,8 +105,10 @@ def evaluate(
     )
     if queries is None:
         queries = lambda: encoder.encode_queries(collection.query_texts)  # noqa: E731
+    if pooled is None:
+        pooled = lambda factor: pooling.pool_tokens(vectors, factor)  # noqa: E731
     stored = cache.load_or_compute(
-        "storage", key, lambda: _rank(storage, collection, vectors, centroids, k, rescore, queries)
+        "storage", key, lambda: _rank(storage, collection, vectors, centroids, k, rescore, queries, pooled)
     )
     run = metrics.run_from_topk(
         collection.query_ids, collection.doc_ids, stored.arrays["scores"], stored.arrays["indices"]
@@ -127,9 +133,13 @@ def evaluate_all(
     centroids: np.ndarray | None = None,
     **kw,
 ) -> list[dict]:
-    """:func:`evaluate` for each storage, the queries encoded at most once."""
+    """:func:`evaluate` for each storage, the queries encoded and each pooling run at most once."""
     encoded = functools.cache(lambda: encoder.encode_queries(collection.query_texts))
-    return [evaluate(s, encoder, collection, vectors, centroids, queries=encoded, **kw) for s in storages]
+    pooled = functools.cache(lambda factor: pooling.pool_tokens(vectors, factor))
+    return [
+        evaluate(s, encoder, collection, vectors, centroids, queries=encoded, pooled=pooled, **kw)
+        for s in storages
+    ]
 
 
 def _rank(
@@ -140,8 +150,9 @@ def _rank(
     k: int,
     rescore: int,
     queries: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+    pooled: Callable[[float], TokenVectors],
 ) -> cache.Entry:
-    kept = pooling.pool_tokens(vectors, storage.pool_factor) if storage.pool_factor > 1 else vectors
+    kept = pooled(storage.pool_factor) if storage.pool_factor > 1 else vectors
     options = {"bits": storage.bits, "centroids": centroids} if storage.method == "residual" else {}
     codes = compress.compress(kept.vectors, storage.method, **options)
     D, D_mask = TokenVectors(compress.decompress(codes), kept.offsets, kept.token_ids).padded()
