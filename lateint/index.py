@@ -201,11 +201,11 @@ class LateIndex:
         x = np.ascontiguousarray(vectors.vectors.float().numpy())  # (n_tokens, dim)
         if config.nlist is None:
             config = replace(config, nlist=default_nlist(len(x)) if centroids is None else len(centroids))
-        if not 1 <= config.nlist <= len(x):
-            raise ValueError(
-                f"nlist={config.nlist} needs 1 <= nlist <= the number of token vectors ({len(x)})"
-            )
         if centroids is None:
+            if not 1 <= config.nlist <= len(x):  # k-means needs a vector per centroid at least
+                raise ValueError(
+                    f"nlist={config.nlist} needs 1 <= nlist <= the number of token vectors ({len(x)})"
+                )
             centroids = train_centroids(x, config)
         elif centroids.shape != (config.nlist, x.shape[1]):
             raise ValueError(
