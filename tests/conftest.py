@@ -14,6 +14,14 @@ def zeroshot():
 
 
 @pytest.fixture(scope="session")
+def shipped():
+    """The shipped late-interaction head (lateint-minilm)."""
+    from lateint import load_encoder
+
+    return load_encoder("lateint-minilm")
+
+
+@pytest.fixture(scope="session")
 def colbert_style(zeroshot):
     """The MiniLM backbone with ColBERT's tokenization and a fixed random projection."""
     import torch

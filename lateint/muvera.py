@@ -1,0 +1,117 @@
+"""MUVERA: one fixed-size vector per document whose dot product approximates MaxSim.
+
+Dhulipala et al. (2024) turn a set of token vectors into a *fixed dimensional encoding*
+(FDE) so that a single-vector index (flat or HNSW) can find candidates, and exact
+MaxSim re-ranks them. For each of ``repetitions`` independent draws:
+
+1. ``k_sim`` random hyperplanes split the space into ``2 ** k_sim`` partitions (SimHash:
+   a vector's partition is the pattern of signs of its dot products with them).
+2. Every vector is projected to ``d_proj`` dimensions by a random +-1 matrix (scaled by
+   ``1 / sqrt(d_proj)``, so dot products are kept in expectation).
+3. A query's block for a partition is the **sum** of its projected vectors that fall
+   there; a document's is their **average**. A document partition that no token falls
+   in takes the token whose sign pattern is nearest in Hamming distance ("fill empty").
+
+``<fde(query), fde(doc)>`` then sums, per query token, its dot product with the average
+document token of the same partition: MaxSim with "the best match" replaced by "the
+tokens that hash alike". Encodings have ``repetitions * 2 ** k_sim * d_proj`` dimensions.
+
+Left out: the paper's final random projection of the whole encoding, and its
+partition-count tuning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .vectors import TokenVectors, offsets_from_lengths
+
+
+@dataclass(frozen=True)
+class MuveraConfig:
+    k_sim: int = 4  # hyperplanes per repetition: 2 ** k_sim partitions
+    d_proj: int = 16  # projected dimensions per partition
+    repetitions: int = 20  # independent draws, concatenated
+    fill_empty: bool = True  # documents: an empty partition takes the Hamming-nearest token
+    seed: int = 0
+
+    @property
+    def dim(self) -> int:
+        return self.repetitions * (2**self.k_sim) * self.d_proj
+
+
+class Muvera:
+    """Random hyperplanes and projections for one ``dim``; encodes queries and documents."""
+
+    def __init__(self, dim: int, config: MuveraConfig = MuveraConfig()):
+        if config.k_sim < 0 or config.d_proj < 1 or config.repetitions < 1:
+            raise ValueError(f"k_sim >= 0, d_proj >= 1 and repetitions >= 1 are needed; got {config}")
+        self.config = config
+        g = torch.Generator().manual_seed(config.seed)
+        r, k, p = config.repetitions, config.k_sim, config.d_proj
+        self.planes = torch.randn(r, dim, k, generator=g)  # (r, dim, k_sim)
+        signs = torch.randint(0, 2, (r, dim, p), generator=g).float() * 2 - 1
+        self.projections = signs / p**0.5  # (r, dim, d_proj)
+        self.bits = 2 ** torch.arange(k)  # sign pattern -> partition number
+
+    def partitions(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, dim) -> (r, n) partition of each vector in each repetition."""
+        above = torch.einsum("nd,rdk->rnk", x.float(), self.planes) > 0  # (r, n, k_sim)
+        return (above.long() * self.bits).sum(-1)
+
+    def encode(self, vectors: TokenVectors, is_query: bool) -> np.ndarray:
+        """One encoding per document (or query, one entry per query), shape (n, config.dim), float32.
+
+        >>> m = Muvera(2, MuveraConfig(k_sim=1, d_proj=2, repetitions=1))
+        >>> v = TokenVectors(torch.eye(2), torch.tensor([0, 2]), torch.zeros(2, dtype=torch.long))
+        >>> m.encode(v, is_query=True).shape
+        (1, 4)
+        """
+        c = self.config
+        n_parts = 2**c.k_sim
+        x = vectors.vectors.float()  # (n_tokens, dim)
+        doc = vectors.doc_of_token  # (n_tokens,)
+        n = vectors.n_docs
+        parts = self.partitions(x)  # (r, n_tokens)
+        projected = torch.einsum("nd,rdp->rnp", x, self.projections)  # (r, n_tokens, d_proj)
+        out = torch.zeros(c.repetitions, n * n_parts, c.d_proj)
+        slot = doc[None, :] * n_parts + parts  # (r, n_tokens) which (document, partition) block
+        for r in range(c.repetitions):
+            out[r].index_add_(0, slot[r], projected[r])
+        if not is_query:
+            counts = torch.zeros(c.repetitions, n * n_parts)
+            counts.scatter_add_(1, slot, torch.ones_like(slot, dtype=torch.float))
+            out /= counts.clamp(min=1)[..., None]
+            if c.fill_empty and len(x):
+                self._fill(out, counts, parts, projected, doc, n, n_parts)
+        out = out.view(c.repetitions, n, n_parts * c.d_proj).permute(1, 0, 2)  # (n, r, parts * d_proj)
+        return out.reshape(n, c.dim).numpy()
+
+    def _fill(self, out, counts, parts, projected, doc, n, n_parts) -> None:
+        """Empty document partitions take the token with the nearest sign pattern (ties:
+        the earlier token)."""
+        codes = torch.arange(n_parts)
+        hamming = ((codes[:, None] ^ codes[None, :])[..., None] >> torch.arange(self.config.k_sim) & 1).sum(
+            -1
+        )
+        n_tokens = len(doc)
+        token = torch.arange(n_tokens)
+        for r in range(self.config.repetitions):
+            # per (document, partition): the smallest (distance, token) of the document's tokens
+            key = hamming[parts[r]] * n_tokens + token[:, None]  # (n_tokens, P)
+            best = torch.full((n, n_parts), n_parts * n_tokens * 2, dtype=torch.long)
+            best.scatter_reduce_(0, doc[:, None].expand(-1, n_parts), key, reduce="amin")
+            empty = (counts[r] == 0).view(n, n_parts) & (best < n_parts * n_tokens * 2)
+            d, p = empty.nonzero(as_tuple=True)
+            out[r, d * n_parts + p] = projected[r, best[d, p] % n_tokens]
+
+
+def query_vectors(Q: torch.Tensor, Q_mask: torch.Tensor) -> TokenVectors:
+    """``Q, Q_mask`` as TokenVectors (one entry per query), for :meth:`Muvera.encode`."""
+    lengths = Q_mask.sum(1)
+    return TokenVectors(
+        Q[Q_mask], offsets_from_lengths(lengths), torch.zeros(int(lengths.sum()), dtype=torch.long)
+    )
