@@ -16,18 +16,26 @@ MaxSim re-ranks them. For each of ``repetitions`` independent draws:
 document token of the same partition: MaxSim with "the best match" replaced by "the
 tokens that hash alike". Encodings have ``repetitions * 2 ** k_sim * d_proj`` dimensions.
 
-Left out: the paper's final random projection of the whole encoding, and its
-partition-count tuning.
+``MuveraIndex`` puts the document encodings in faiss (flat, or HNSW graph) and
+re-ranks each query's ``candidates`` nearest encodings by exact MaxSim over the
+documents' token vectors (kept as float16).
+
+Left out: the paper's final random projection of the whole encoding, its
+partition-count tuning, and compressing the re-ranking vectors.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import faiss
 import numpy as np
 import torch
 
-from .vectors import TokenVectors, offsets_from_lengths
+from .maxsim import maxsim_packed
+from .vectors import TokenVectors, check_query, offsets_from_lengths
 
 
 @dataclass(frozen=True)
@@ -115,3 +123,64 @@ def query_vectors(Q: torch.Tensor, Q_mask: torch.Tensor) -> TokenVectors:
     return TokenVectors(
         Q[Q_mask], offsets_from_lengths(lengths), torch.zeros(int(lengths.sum()), dtype=torch.long)
     )
+
+
+class MuveraIndex:
+    """Single-vector candidates (MUVERA encodings in faiss), then exact MaxSim.
+
+    Parameters
+    ----------
+    vectors : TokenVectors
+        The corpus's token vectors (L2-normalized).
+    doc_ids : sequence of str
+    config : MuveraConfig
+    hnsw : int
+        0: exact inner-product search over all encodings (faiss flat); M > 0: an HNSW
+        graph with M links per node, visiting ``ef_search`` nodes per query.
+    """
+
+    def __init__(
+        self,
+        vectors: TokenVectors,
+        doc_ids: Sequence[str],
+        config: MuveraConfig = MuveraConfig(),
+        hnsw: int = 0,
+        ef_search: int = 256,
+    ):
+        if len(doc_ids) != vectors.n_docs:
+            raise ValueError(f"{len(doc_ids)} document ids for {vectors.n_docs} documents")
+        if vectors.n_docs == 0:
+            raise ValueError("cannot index an empty corpus")
+        started = time.perf_counter()
+        self.muvera = Muvera(vectors.dim, config)
+        encodings = np.ascontiguousarray(self.muvera.encode(vectors, is_query=False))  # (n_docs, fde dim)
+        if hnsw:
+            self.index = faiss.IndexHNSWFlat(config.dim, hnsw, faiss.METRIC_INNER_PRODUCT)
+            self.index.hnsw.efSearch = ef_search
+        else:
+            self.index = faiss.IndexFlatIP(config.dim)
+        self.index.add(encodings)
+        self.vectors = vectors.vectors.to(torch.float16)  # (n_tokens, dim), for re-ranking
+        self.offsets = vectors.offsets
+        self.doc_ids = list(doc_ids)
+        self.build_seconds = time.perf_counter() - started
+
+    def search(
+        self, q: torch.Tensor, k: int = 10, candidates: int = 100
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top-``k`` (scores, document positions) for one query ``q`` (query_len, dim):
+        the ``candidates`` nearest encodings, re-ranked by exact MaxSim."""
+        check_query(q, self.vectors.shape[1])
+        fde = self.muvera.encode(query_vectors(q[None], torch.ones(1, len(q), dtype=torch.bool)), True)
+        _, found = self.index.search(fde, min(candidates, self.index.ntotal))
+        docs = torch.from_numpy(found[0][found[0] >= 0])
+        starts, ends = self.offsets[docs], self.offsets[docs + 1]
+        rows = torch.cat([torch.arange(a, b) for a, b in zip(starts.tolist(), ends.tolist())])
+        scores = maxsim_packed(q.float(), self.vectors[rows].float(), offsets_from_lengths(ends - starts))
+        top = torch.topk(scores, k=min(k, len(scores)))
+        return top.values, docs[top.indices]
+
+    @property
+    def nbytes(self) -> int:
+        """The encodings' index plus the float16 token vectors kept for re-ranking."""
+        return int(faiss.serialize_index(self.index).nbytes + self.vectors.nbytes + self.offsets.nbytes)

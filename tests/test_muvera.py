@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from lateint import evaluate, maxsim
-from lateint.muvera import Muvera, MuveraConfig, query_vectors
+from lateint.muvera import Muvera, MuveraConfig, MuveraIndex, query_vectors
 from lateint.vectors import TokenVectors
 
 
@@ -48,3 +48,19 @@ def test_encodings_track_maxsim_and_rerank_recovers_exhaustive(shipped, builtin)
     for i in range(len(exact)):
         top = candidates[i][np.argsort(-exact[i][candidates[i]], kind="stable")][:10]
         assert set(top) == set(np.argsort(-exact[i], kind="stable")[:10])
+
+
+def test_index_with_every_document_as_candidate_is_exact(shipped, builtin):
+    vectors = evaluate.encode_collection(shipped, builtin)
+    Q, Q_mask = shipped.encode_queries(builtin.query_texts)
+    D, D_mask = vectors.padded()
+    exact_scores, exact_docs = maxsim.search(Q, D, D_mask, 5, Q_mask)
+    for hnsw in (0, 8):
+        index = MuveraIndex(
+            vectors, builtin.doc_ids, MuveraConfig(k_sim=3, d_proj=8, repetitions=4), hnsw=hnsw
+        )
+        for i in range(len(Q)):
+            scores, docs = index.search(Q[i][Q_mask[i]], k=5, candidates=vectors.n_docs)
+            assert docs.tolist() == exact_docs[i].tolist()
+            np.testing.assert_allclose(scores.numpy(), exact_scores[i].numpy(), atol=2e-3)  # float16 re-rank
+    assert index.nbytes > vectors.vectors.numel() * 2
