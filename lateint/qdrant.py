@@ -1,12 +1,16 @@
 """The same token vectors served by Qdrant, an engine with native multi-vector MaxSim.
 
 Qdrant stores a list of vectors per point and scores with ``MAX_SIM``, the sum over
-query vectors of the best dot product: ColBERT's score. ``QdrantClient(":memory:")``
-(local mode) runs in this process with no server, which is how the book runs it; the
-same calls go to a Qdrant server or cluster when the client is given a URL.
+query vectors of the best dot product: ColBERT's score. Two ways in, one pair of
+functions (``upload``, ``search``) for both:
 
-Left out: Qdrant's own quantization and HNSW settings for multivectors (local mode
-scores every point exactly).
+- an **Edge shard** (``qdrant-edge-py``, made by :func:`create_shard`): Qdrant's own Rust
+  segment code, in this process, on local files: HNSW and quantization as a server
+  runs them;
+- a **client** (``qdrant-client``): ``QdrantClient(url=...)`` for a server or cluster, or
+  ``QdrantClient(":memory:")``, a pure-Python stand-in for development.
+
+Left out: sharding and replication (a cluster's job), sparse and hybrid queries.
 """
 
 from __future__ import annotations
@@ -18,15 +22,66 @@ import torch
 
 from .vectors import TokenVectors, check_query
 
+QUANTIZATIONS = (None, "int8", "binary")
 
-def upload(client, name: str, vectors: TokenVectors, doc_ids: Sequence[str], batch_size: int = 256) -> None:
-    """Create collection ``name`` (replacing one of that name) with one point per
-    document: its token vectors under ``MAX_SIM`` with dot-product similarity, and its
-    id in the payload. Point ids are document positions."""
-    from qdrant_client import models
 
+def create_shard(path, dim: int, hnsw_m: int = 0, quantization: str | None = None):
+    """A new Edge shard at ``path`` (a folder without segments) for multivectors of
+    ``dim`` under MaxSim, dot product on normalized vectors. ``hnsw_m=0``: no graph,
+    every point scored; ``quantization``: None, "int8" (scalar) or "binary"."""
+    import qdrant_edge as edge
+
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"quantization must be one of {QUANTIZATIONS}, not {quantization!r}")
+    quantized = {
+        None: None,
+        "int8": edge.ScalarQuantizationConfig(type=edge.ScalarType.Int8, quantile=0.99, always_ram=True),
+        "binary": edge.BinaryQuantizationConfig(always_ram=True),
+    }[quantization]
+    params = edge.EdgeVectorParams(
+        size=dim,
+        distance=edge.Distance.Dot,
+        multivector_config=edge.MultiVectorConfig(comparator=edge.MultiVectorComparator.MaxSim),
+        hnsw_config=edge.HnswIndexConfig(m=hnsw_m, ef_construct=100, full_scan_threshold=10),
+        quantization_config=quantized,
+    )
+    # indexing_threshold (KB) 1: optimize() always builds the graph and quantized storage
+    config = edge.EdgeConfig(vectors=params, optimizers=edge.EdgeOptimizersConfig(indexing_threshold=1))
+    return edge.EdgeShard.create(str(path), config)
+
+
+def _is_shard(target) -> bool:
+    return type(target).__name__ == "EdgeShard"
+
+
+def upload(target, name: str, vectors: TokenVectors, doc_ids: Sequence[str], batch_size: int = 256) -> None:
+    """One point per document: its token vectors under ``MAX_SIM`` with dot-product
+    similarity, and its id in the payload; point ids are document positions.
+
+    ``target`` is an Edge shard (``name`` is unused: the shard is the collection; its
+    index and quantized storage are built before this returns) or a client (collection
+    ``name`` is created, replacing one of that name)."""
     if len(doc_ids) != vectors.n_docs:
         raise ValueError(f"{len(doc_ids)} document ids for {vectors.n_docs} documents")
+    if _is_shard(target):
+        from qdrant_edge import Point, UpdateOperation
+
+        x = vectors.vectors.float().numpy()
+        offsets = vectors.offsets.tolist()
+        for start in range(0, vectors.n_docs, batch_size):
+            points = [
+                Point(i, x[offsets[i] : offsets[i + 1]], {"doc_id": doc_ids[i]})
+                for i in range(start, min(start + batch_size, vectors.n_docs))
+            ]
+            target.update(UpdateOperation.upsert_points(points))
+        target.optimize()
+        return
+    _upload_client(target, name, vectors, doc_ids, batch_size)
+
+
+def _upload_client(client, name: str, vectors: TokenVectors, doc_ids: Sequence[str], batch_size: int) -> None:
+    from qdrant_client import models
+
     if client.collection_exists(name):
         client.delete_collection(name)
     client.create_collection(
@@ -49,11 +104,40 @@ def upload(client, name: str, vectors: TokenVectors, doc_ids: Sequence[str], bat
     )
 
 
-def search(client, name: str, q: torch.Tensor, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def search(
+    target, name: str, q: torch.Tensor, k: int = 10, exact: bool = False, hnsw_ef: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` for one query's vectors ``q`` (query_len, dim), every row scoring.
-    Returns (scores, document positions), best first."""
+    Returns (scores, document positions), best first.
+
+    On an Edge shard, ``exact`` scores every point with the original vectors (no graph,
+    no quantization); otherwise the shard's HNSW graph (visiting ``hnsw_ef`` nodes) and
+    quantized vectors find candidates, which are re-scored with the original vectors."""
     check_query(q, q.shape[-1])
-    points = client.query_points(name, query=q.float().numpy().tolist(), limit=k).points
+    if _is_shard(target):
+        import qdrant_edge as edge
+
+        params = edge.SearchParams(
+            exact=exact, hnsw_ef=hnsw_ef, quantization=edge.QuantizationSearchParams(rescore=True)
+        )
+        points = target.query(
+            edge.QueryRequest(limit=k, query=edge.Query.Nearest(q.float().numpy()), params=params)
+        )
+    else:
+        points = target.query_points(name, query=q.float().numpy().tolist(), limit=k).points
     return np.array([p.score for p in points], dtype=np.float32), np.array(
         [p.id for p in points], dtype=np.int64
     )
+
+
+def delete(target, name: str, positions: Sequence[int]) -> None:
+    """Remove documents by position (their point ids)."""
+    ids = [int(i) for i in positions]
+    if _is_shard(target):
+        from qdrant_edge import UpdateOperation
+
+        target.update(UpdateOperation.delete_points(ids))
+    else:
+        from qdrant_client import models
+
+        target.delete(name, points_selector=models.PointIdsList(points=ids))
