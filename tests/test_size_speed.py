@@ -96,3 +96,31 @@ def test_scaling_rows_grow_with_the_corpus(colbert_style, builtin, setup):
     assert rows[0]["tokens"] < rows[1]["tokens"] and all(
         r["exhaustive_ms"] > 0 and r["index_ms"] > 0 for r in rows
     )
+
+
+def test_muvera_sweep_with_every_document_as_candidate_is_exhaustive(colbert_style, builtin, setup):
+    from lateint.muvera import MuveraConfig
+
+    vectors, _ = setup
+    queries, encode_ms = speed.encode_one_by_one(colbert_style, builtin.query_texts)
+    config = MuveraConfig(k_sim=2, d_proj=8, repetitions=4)
+    rows = speed.muvera_sweep(
+        vectors, queries, encode_ms, builtin, config, candidates=[10, 100], graphs=(0, 8)
+    )
+    assert [(r["graph"], r["candidates"]) for r in rows] == [
+        ("flat", 100),
+        ("flat", 100),
+        ("HNSW", 100),
+        ("HNSW", 100),
+    ]
+    D, D_mask = vectors.padded()
+    Q, Q_mask = colbert_style.encode_queries(builtin.query_texts)
+    scores, top = search(Q, D, D_mask, 100, Q_mask)
+    exhaustive = metrics.evaluate(
+        metrics.run_from_topk(builtin.query_ids, builtin.doc_ids, scores.numpy(), top.numpy()), builtin.qrels
+    )
+    for r in (
+        rows
+    ):  # 100 candidates >= 36 documents: every document re-ranked (float16 vectors: near ties may swap)
+        assert r["nDCG@10"] == pytest.approx(exhaustive["nDCG@10"], abs=5e-3)
+        assert r["MB"] > 0 and r["fde_dim"] == config.dim and r["end_to_end_p50_ms"] >= r["p50_ms"] > 0

@@ -4,6 +4,7 @@
 nDCG@10 with latency percentiles; each query is encoded once, timed on its own, and
 its encoding time is added to each setting's search time for the end-to-end figure.
 ``fastest_within`` picks the fastest setting within a tolerance of exhaustive quality.
+``muvera_sweep`` does the same for MUVERA encodings + exact re-ranking.
 ``scaling`` measures exhaustive MaxSim and the index on growing slices of a corpus,
 ``fit_power`` fits ``ms = a * n ** b``, and ``extrapolate`` carries both to MS MARCO's
 size on paper. ``qdrant_agreement`` checks an engine's top-k against exact MaxSim.
@@ -13,6 +14,7 @@ Left out: concurrency (one query at a time, 2 threads) and memory-mapped indexes
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +26,7 @@ from .. import cache, compress, index, indexfile, maxsim, metrics, qdrant, timin
 from ..data import Collection
 from ..encoder import Encoder
 from ..index import IndexConfig, LateIndex
+from ..muvera import MuveraConfig, MuveraIndex
 from ..vectors import TokenVectors
 from .published import MSMARCO_PASSAGES, MSMARCO_TOKENS
 
@@ -107,6 +110,48 @@ def sweep(
                 },
             }
         )
+    return rows
+
+
+def muvera_sweep(
+    token_vectors: TokenVectors,
+    queries: Sequence[torch.Tensor],
+    encode_ms: np.ndarray,
+    collection: Collection,
+    config: MuveraConfig,
+    candidates: Sequence[int],
+    graphs: Sequence[int] = (0, 32),
+    k: int = 100,
+) -> list[dict]:
+    """MUVERA encodings in faiss (``graphs``: 0 flat, M > 0 HNSW with M links), each
+    query's ``candidates`` nearest re-ranked by exact MaxSim. One row per (graph,
+    candidates), with the same columns as :func:`sweep` plus build seconds and MB."""
+    rows = []
+    for graph in graphs:
+        muvera = MuveraIndex(token_vectors, collection.doc_ids, config, hnsw=graph)
+        for n in candidates:
+            search = functools.partial(muvera.search, k=k, candidates=max(n, k))
+            found, ms = timing.time_each(search, list(queries), warmup=0)
+            scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+            docs = np.full((len(queries), k), -1, dtype=np.int64)
+            for i, (s, d) in enumerate(found):
+                scores[i, : len(d)], docs[i, : len(d)] = s.numpy(), d.numpy()
+            quality = metrics.evaluate(
+                metrics.run_from_topk(collection.query_ids, collection.doc_ids, scores, docs),
+                collection.qrels,
+            )
+            rows.append(
+                {
+                    "graph": "HNSW" if graph else "flat",
+                    "candidates": max(n, k),
+                    **quality,
+                    **timing.percentiles(ms),
+                    "end_to_end_p50_ms": float(np.median(np.asarray(ms) + encode_ms)),
+                    "build_s": muvera.build_seconds,
+                    "MB": muvera.nbytes / 1e6,
+                    "fde_dim": config.dim,
+                }
+            )
     return rows
 
 
