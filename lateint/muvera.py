@@ -83,38 +83,35 @@ class Muvera:
         x = vectors.vectors.float()  # (n_tokens, dim)
         doc = vectors.doc_of_token  # (n_tokens,)
         n = vectors.n_docs
-        parts = self.partitions(x)  # (r, n_tokens)
-        projected = torch.einsum("nd,rdp->rnp", x, self.projections)  # (r, n_tokens, d_proj)
         out = torch.zeros(c.repetitions, n * n_parts, c.d_proj)
-        slot = doc[None, :] * n_parts + parts  # (r, n_tokens) which (document, partition) block
-        for r in range(c.repetitions):
-            out[r].index_add_(0, slot[r], projected[r])
-        if not is_query:
-            counts = torch.zeros(c.repetitions, n * n_parts)
-            counts.scatter_add_(1, slot, torch.ones_like(slot, dtype=torch.float))
-            out /= counts.clamp(min=1)[..., None]
-            if c.fill_empty and len(x):
-                self._fill(out, counts, parts, projected, doc, n, n_parts)
+        for r in range(c.repetitions):  # one repetition at a time: memory stays O(n_tokens * d_proj)
+            parts = ((x @ self.planes[r] > 0).long() * self.bits).sum(-1)  # (n_tokens,)
+            projected = x @ self.projections[r]  # (n_tokens, d_proj)
+            slot = doc * n_parts + parts  # (n_tokens,) which (document, partition) block
+            out[r].index_add_(0, slot, projected)
+            if not is_query:
+                counts = torch.bincount(slot, minlength=n * n_parts).float()  # (n * P,)
+                out[r] /= counts.clamp(min=1)[:, None]
+                if c.fill_empty and len(x):
+                    self._fill(out[r], counts, parts, projected, doc, n, n_parts)
         out = out.view(c.repetitions, n, n_parts * c.d_proj).permute(1, 0, 2)  # (n, r, parts * d_proj)
         return out.reshape(n, c.dim).numpy()
 
     def _fill(self, out, counts, parts, projected, doc, n, n_parts) -> None:
-        """Empty document partitions take the token with the nearest sign pattern (ties:
-        the earlier token)."""
+        """One repetition's empty document partitions take the token with the nearest
+        sign pattern (ties: the earlier token). ``out`` (n * P, d_proj), ``counts`` (n * P,)."""
         codes = torch.arange(n_parts)
-        hamming = ((codes[:, None] ^ codes[None, :])[..., None] >> torch.arange(self.config.k_sim) & 1).sum(
-            -1
-        )
+        bit = torch.arange(self.config.k_sim)
+        hamming = ((codes[:, None] ^ codes[None, :])[..., None] >> bit & 1).sum(-1)  # (P, P)
         n_tokens = len(doc)
-        token = torch.arange(n_tokens)
-        for r in range(self.config.repetitions):
-            # per (document, partition): the smallest (distance, token) of the document's tokens
-            key = hamming[parts[r]] * n_tokens + token[:, None]  # (n_tokens, P)
-            best = torch.full((n, n_parts), n_parts * n_tokens * 2, dtype=torch.long)
-            best.scatter_reduce_(0, doc[:, None].expand(-1, n_parts), key, reduce="amin")
-            empty = (counts[r] == 0).view(n, n_parts) & (best < n_parts * n_tokens * 2)
-            d, p = empty.nonzero(as_tuple=True)
-            out[r, d * n_parts + p] = projected[r, best[d, p] % n_tokens]
+        # per (document, partition): the smallest (distance, token) among the document's tokens
+        key = hamming[parts] * n_tokens + torch.arange(n_tokens)[:, None]  # (n_tokens, P)
+        none = n_parts * n_tokens * 2
+        best = torch.full((n, n_parts), none, dtype=torch.long)
+        best.scatter_reduce_(0, doc[:, None].expand(-1, n_parts), key, reduce="amin")
+        empty = (counts == 0).view(n, n_parts) & (best < none)
+        d, p = empty.nonzero(as_tuple=True)
+        out[d * n_parts + p] = projected[best[d, p] % n_tokens]
 
 
 def query_vectors(Q: torch.Tensor, Q_mask: torch.Tensor) -> TokenVectors:
