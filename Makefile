@@ -15,7 +15,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 JB := $(BIN)/jupyter-book build --all . --warningiserror --keep-going
 
-.PHONY: setup browser book check-site site-smoke test bench train clean
+.PHONY: setup browser book check-site site-smoke test bench bench-peers train train-patches clean
 
 setup: $(VENV)/.installed
 
@@ -47,8 +47,14 @@ test: site-smoke
 bench: setup
 	$(BIN)/python bench/run.py
 
+bench-peers: setup  # lateint's index beside MUVERA and Qdrant's engine on SciFact (about 10 minutes)
+	$(BIN)/python bench/peers.py
+
 train: setup
 	$(BIN)/python -m lateint.train
+
+train-patches: setup  # chapter 6's patch encoder (about 10 minutes on 2 cores)
+	$(BIN)/python -m lateint.train_patches
 
 clean:
 	rm -rf _build

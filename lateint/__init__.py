@@ -21,6 +21,13 @@ Modules in reading order; data flows down the list:
 - ``train``: the late-interaction head over a frozen MiniLM (``python -m lateint.train``).
 - ``cli``: ``python -m lateint evaluate PATH``.
 
+Pages instead of text (ColPali's idea, chapter 6):
+
+- ``pages``: documents drawn as page images with a real font, cut into patches.
+- ``patch_encoder``: a small CNN, page pixels -> one vector per patch in the text head's space.
+- ``train_patches``: its distillation from the text head (``python -m lateint.train_patches``).
+- ``colpali``: real ColPali-family models (optional ``colpali-engine``) into the same vectors.
+
 The book's own measurements (comparisons, sweeps, figures) live in ``lateint.experiments``,
 which imports this library and is never imported by it.
 

@@ -71,10 +71,13 @@ EXPECTED = {
         "best_p50": (0.0, 10_000),
         "speedup": (0.5, 10**5),  # smoke subsets are tiny: the index need not win there
         "bm25s_ms": (0.0, 10_000),
-        "qdrant_agree": (
-            1.0,
-            1.0,
-        ),  # Qdrant's MAX_SIM returns exactly lateint's top-10 for every query checked
+        # Qdrant's engine scoring every point returns exactly lateint's top-10 for every query checked
+        "qdrant_same": (10, 10),
+        "qdrant_int8_same": (0, 10),
+        "muvera_ndcg": (0.3, 1.0),
+        "muvera_p50": (0.0, 10_000),
+        "muvera_dim": (5120, 5120),  # 20 repetitions x 2**4 partitions x 16 dimensions
+        "msmarco_int8_gb": (76, 77),  # 597.9M tokens x 128 bytes
         "exp_exh": (0.0, 3.0),
     },
     "book/04_size": {
@@ -95,6 +98,20 @@ EXPECTED = {
         "main_sweep_base": (0.3, 1.0),
         "main_sweep_best": (0.3, 1.0),
         "main_sweep_ms_ratio": (0.5, 1000),
+    },
+    "book/06_colpali": {
+        "colpali_vectors": (1030, 1030),
+        "patch_px": (16, 16),
+        "ex_patches": (1, 32 * 24),  # inked patches of one page, within the grid
+        "ex_tokens": (1, 256),
+        "pages_ndcg": (0.0, 1.0),
+        "text_ndcg": (0.3, 1.0),
+        "patches_per_page": (10, 32 * 24),
+        "patches_over_tokens": (0.5, 10),
+        "colpali_fp16_kib": (257, 258),  # 1,030 vectors x 128 dims x 2 bytes = 257.5 KiB
+        "row_vectors": (1, 24),  # one per line of text
+        "row_two_stage_ndcg": (0.0, 1.0),
+        "dev_cosine": (-1.0, 1.0),
     },
 }
 

@@ -37,9 +37,16 @@ HEADLINES = {
     ),
     "book/02_mechanism": ([("pair_score", ".2f")], ["fig-heatmap"]),
     "book/02b_training": ([("main_late_ndcg", ".3f"), ("main_zeroshot_ndcg", ".3f")], ["fig-trained"]),
-    "book/03_speed_quality": ([("exh_ndcg", ".3f"), ("best_ndcg", ".3f")], ["fig-speed", "fig-scaling"]),
+    "book/03_speed_quality": (
+        [("exh_ndcg", ".3f"), ("best_ndcg", ".3f"), ("muvera_ndcg", ".3f")],
+        ["fig-speed", "fig-scaling"],
+    ),
     "book/04_size": ([("ref_ndcg", ".3f"), ("knee_bytes", ".1f")], ["fig-size"]),
     "book/05_thinking_tokens": ([("main_sweep_base", ".3f")], ["fig-sweep"]),
+    "book/06_colpali": (
+        [("pages_ndcg", ".3f"), ("text_ndcg", ".3f")],
+        ["fig-page", "fig-maps", "fig-pooling"],
+    ),
 }
 MACHINE_PATH = re.compile(r"(/work/|/root/|/home/\w+/|/tmp/|site-packages|\.venv/)")
 OFFLINE = re.compile(r"net::ERR_|Failed to load resource|ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED")

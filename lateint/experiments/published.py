@@ -19,3 +19,18 @@ MSMARCO_INDEX_GIB = {
     "residual 2-bit": ("ColBERTv2", 25),
     "residual 1-bit": ("ColBERTv2", 16),
 }
+
+# ColPali: a page image becomes 1,024 patches (a 32 x 32 grid) plus 6 prompt tokens,
+# 1,030 vectors of 128 dimensions.
+COLPALI_VECTORS_PER_PAGE = 1030
+COLPALI_GRID = 32
+COLPALI_DIM = 128
+
+# Qdrant's blog on ColPali at scale (November 2024): mean (or max) pooling each row of
+# the 32 x 32 grid keeps 32 + 6 = 38 vectors per page for a first stage; the full 1,030
+# re-rank its candidates. Pooling columns is named there as a next step.
+QDRANT_POOLED_VECTORS = 38
+
+# DeepSeek-OCR: OCR precision against the compression ratio (text tokens per vision
+# token): about 97% below 10x, about 60% at 20x.
+DEEPSEEK_OCR_PRECISION = {10: 0.97, 20: 0.60}
