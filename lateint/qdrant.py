@@ -105,20 +105,28 @@ def _upload_client(client, name: str, vectors: TokenVectors, doc_ids: Sequence[s
 
 
 def search(
-    target, name: str, q: torch.Tensor, k: int = 10, exact: bool = False, hnsw_ef: int | None = None
+    target,
+    name: str,
+    q: torch.Tensor,
+    k: int = 10,
+    exact: bool = False,
+    hnsw_ef: int | None = None,
+    oversampling: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` for one query's vectors ``q`` (query_len, dim), every row scoring.
     Returns (scores, document positions), best first.
 
     On an Edge shard, ``exact`` scores every point with the original vectors (no graph,
     no quantization); otherwise the shard's HNSW graph (visiting ``hnsw_ef`` nodes) and
-    quantized vectors find candidates, which are re-scored with the original vectors."""
+    quantized vectors find ``k * oversampling`` candidates, re-scored with the original vectors."""
     check_query(q, q.shape[-1])
     if _is_shard(target):
         import qdrant_edge as edge
 
         params = edge.SearchParams(
-            exact=exact, hnsw_ef=hnsw_ef, quantization=edge.QuantizationSearchParams(rescore=True)
+            exact=exact,
+            hnsw_ef=hnsw_ef,
+            quantization=edge.QuantizationSearchParams(rescore=True, oversampling=oversampling),
         )
         points = target.query(
             edge.QueryRequest(limit=k, query=edge.Query.Nearest(q.float().numpy()), params=params)

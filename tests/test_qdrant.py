@@ -76,3 +76,20 @@ def test_edge_shard_deletes_and_survives_a_reload(colbert_style, builtin, tmp_pa
     assert qdrant.search(reopened, "", q, k=3, exact=True)[1].tolist() == after.tolist()
     with pytest.raises(ValueError, match="quantization"):
         qdrant.create_shard(tmp_path / "other", vectors.dim, quantization="int4")
+
+
+def test_a_qdrant_server_returns_lateints_top_10(colbert_style, builtin):
+    import os
+
+    url = os.environ.get("QDRANT_URL")
+    if not url:
+        pytest.skip("no Qdrant server: set QDRANT_URL (e.g. docker run -p 6333:6333 qdrant/qdrant)")
+    client = qdrant_client.QdrantClient(url=url)
+    vectors = colbert_style.encode_corpus(builtin.doc_texts)
+    qdrant.upload(client, "lateint-test", vectors, builtin.doc_ids)
+    Q, Q_mask = colbert_style.encode_queries(builtin.query_texts)
+    D, D_mask = vectors.padded()
+    _, top = search(Q, D, D_mask, k=10, Q_mask=Q_mask)
+    for row, q in enumerate(unpad(Q, Q_mask)):
+        assert qdrant.search(client, "lateint-test", q, k=10)[1].tolist() == top[row].tolist()
+    client.delete_collection("lateint-test")

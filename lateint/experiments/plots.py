@@ -271,7 +271,7 @@ def speed_quality(
         )
     ax.set_xlabel("median ms per query, encoding included (log)")
     ax.set_ylabel("nDCG@10")
-    zoom.set_xlabel("zoom on the index; labels: nprobe/ndocs on the Pareto front")
+    zoom.set_xlabel("zoom; Pareto fronts labelled (index: nprobe/ndocs; MUVERA: c + candidates)")
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=4, frameon=False)
     fig.tight_layout(rect=(0, 0.12, 1, 1))  # room below the panels for the legend

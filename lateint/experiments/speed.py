@@ -330,10 +330,11 @@ def extrapolate(grow: list[dict], tokens: float = MSMARCO_TOKENS, passages: floa
 
 
 def qdrant_agreement(
-    client, name: str, queries: Sequence[torch.Tensor], token_vectors: TokenVectors, k: int = 10
+    client, name: str, queries: Sequence[torch.Tensor], token_vectors: TokenVectors, k: int = 10, **options
 ) -> dict:
-    """Does the engine behind ``client`` (collection ``name``, uploaded with ``qdrant.upload``)
-    return exact MaxSim's top ``k``, in order, for each of ``queries``?
+    """Does the engine behind ``client`` (a client's collection ``name``, or an Edge shard,
+    filled by ``qdrant.upload``) return exact MaxSim's top ``k``, in order, for each of
+    ``queries``? ``options`` go to ``qdrant.search`` (e.g. ``exact=True`` on a shard).
 
     Returns ``same`` (queries with the identical top-k), ``checked``, ``p50_ms`` and
     ``p95_ms`` of the engine's searches, and both top-k lists (``exact``, ``engine``).
@@ -341,7 +342,9 @@ def qdrant_agreement(
     D, D_mask = token_vectors.padded()
     Q, Q_mask = vectors.pad(queries)
     _, exact = maxsim.search(Q, D, D_mask, k, Q_mask)
-    found, ms = timing.time_each(lambda q: qdrant.search(client, name, q, k=k)[1], list(queries), warmup=0)
+    found, ms = timing.time_each(
+        lambda q: qdrant.search(client, name, q, k=k, **options)[1], list(queries), warmup=0
+    )
     same = sum(f.tolist() == e.tolist() for f, e in zip(found, exact))
     return {
         "same": same,
