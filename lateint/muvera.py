@@ -65,10 +65,9 @@ class Muvera:
         self.projections = signs / p**0.5  # (r, dim, d_proj)
         self.bits = 2 ** torch.arange(k)  # sign pattern -> partition number
 
-    def partitions(self, x: torch.Tensor) -> torch.Tensor:
-        """(n, dim) -> (r, n) partition of each vector in each repetition."""
-        above = torch.einsum("nd,rdk->rnk", x.float(), self.planes) > 0  # (r, n, k_sim)
-        return (above.long() * self.bits).sum(-1)
+    def partitions(self, x: torch.Tensor, r: int) -> torch.Tensor:
+        """(n, dim) -> (n,) each vector's partition in repetition ``r`` (its sign pattern)."""
+        return ((x.float() @ self.planes[r] > 0).long() * self.bits).sum(-1)
 
     def encode(self, vectors: TokenVectors, is_query: bool) -> np.ndarray:
         """One encoding per document (or query, one entry per query), shape (n, config.dim), float32.
@@ -85,7 +84,7 @@ class Muvera:
         n = vectors.n_docs
         out = torch.zeros(c.repetitions, n * n_parts, c.d_proj)
         for r in range(c.repetitions):  # one repetition at a time: memory stays O(n_tokens * d_proj)
-            parts = ((x @ self.planes[r] > 0).long() * self.bits).sum(-1)  # (n_tokens,)
+            parts = self.partitions(x, r)  # (n_tokens,)
             projected = x @ self.projections[r]  # (n_tokens, d_proj)
             slot = doc * n_parts + parts  # (n_tokens,) which (document, partition) block
             out[r].index_add_(0, slot, projected)
@@ -157,8 +156,8 @@ class MuveraIndex:
         else:
             self.index = faiss.IndexFlatIP(config.dim)
         self.index.add(encodings)
-        self.vectors = vectors.vectors.to(torch.float16)  # (n_tokens, dim), for re-ranking
-        self.offsets = vectors.offsets
+        # the token vectors, in float16, for re-ranking
+        self.tokens = TokenVectors(vectors.vectors.to(torch.float16), vectors.offsets, vectors.token_ids)
         self.doc_ids = list(doc_ids)
         self.build_seconds = time.perf_counter() - started
 
@@ -167,17 +166,16 @@ class MuveraIndex:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Top-``k`` (scores, document positions) for one query ``q`` (query_len, dim):
         the ``candidates`` nearest encodings, re-ranked by exact MaxSim."""
-        check_query(q, self.vectors.shape[1])
+        check_query(q, self.tokens.dim)
         fde = self.muvera.encode(query_vectors(q[None], torch.ones(1, len(q), dtype=torch.bool)), True)
         _, found = self.index.search(fde, min(candidates, self.index.ntotal))
         docs = torch.from_numpy(found[0][found[0] >= 0])
-        starts, ends = self.offsets[docs], self.offsets[docs + 1]
-        rows = torch.cat([torch.arange(a, b) for a, b in zip(starts.tolist(), ends.tolist())])
-        scores = maxsim_packed(q.float(), self.vectors[rows].float(), offsets_from_lengths(ends - starts))
+        found = self.tokens.select(docs.tolist())
+        scores = maxsim_packed(q.float(), found.vectors.float(), found.offsets)
         top = torch.topk(scores, k=min(k, len(scores)))
         return top.values, docs[top.indices]
 
     @property
     def nbytes(self) -> int:
         """The encodings' index plus the float16 token vectors kept for re-ranking."""
-        return int(faiss.serialize_index(self.index).nbytes + self.vectors.nbytes + self.offsets.nbytes)
+        return int(faiss.serialize_index(self.index).nbytes + self.tokens.nbytes + self.tokens.offsets.nbytes)

@@ -22,7 +22,6 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -140,9 +139,3 @@ def load_patch_encoder(folder: str | Path = SHIPPED) -> PatchEncoder:
 
 def n_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def inked_fraction(pages: list[Page], config: PageConfig) -> float:
-    """Share of grid patches that hold ink (the rest get no vector)."""
-    counts = np.array([(inked(p, config).sum(), inked(p, config).size) for p in pages])
-    return float(counts[:, 0].sum() / max(1, counts[:, 1].sum()))

@@ -12,7 +12,7 @@ def test_query_blocks_sum_and_document_blocks_average():
     m = Muvera(2, MuveraConfig(k_sim=1, d_proj=4, repetitions=1, fill_empty=False))
     x = torch.tensor([[1.0, 0.0], [0.8, 0.6]])
     v = TokenVectors(x, torch.tensor([0, 2]), torch.zeros(2, dtype=torch.long))
-    parts = m.partitions(x)[0]
+    parts = m.partitions(x, 0)
     projected = (x @ m.projections[0]).numpy()  # (2, d_proj)
     q, d = m.encode(v, is_query=True)[0], m.encode(v, is_query=False)[0]
     if parts[0] == parts[1]:  # both in one partition: sum for queries, mean for documents

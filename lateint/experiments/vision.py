@@ -42,9 +42,7 @@ def page_vectors(model: PatchEncoder, encoder: Encoder, collection: Collection) 
         drawn = pages.render_all(texts, model.config.page)
         v = patch_encoder.encode_pages(model, drawn)
         arrays = {"vectors": v.vectors.numpy(), "offsets": v.offsets.numpy(), "grid": v.token_ids.numpy()}
-        rows = np.array([p.image.shape[0] // model.config.patch for p in drawn])
-        meta = {"cut_pages": int(sum(p.cut_chars > 0 for p in drawn)), "mean_rows": float(rows.mean())}
-        return cache.Entry({**arrays, "rows": rows}, meta)
+        return cache.Entry(arrays, {"cut_pages": int(sum(p.cut_chars > 0 for p in drawn))})
 
     entry = cache.load_or_compute("pages", key, compute)
     a = entry.arrays
