@@ -112,7 +112,10 @@ def compress(vectors: torch.Tensor, method: str, **kw) -> Compressed:
         For ``"residual"`` only: ``k`` (centroids, default 256, at most n), ``bits``
         (1, 2 or 4; default 2), ``niter`` (k-means iterations, default 20), ``seed``
         (default 0), or ``centroids`` ((k, dim) unit rows, e.g. an index's IVF
-        centroids) to skip k-means. The result is the same for the same seed.
+        centroids) to skip k-means, with ``centroid_ids`` ((n,) each row's nearest
+        centroid, ``nearest_centroid(x, centroids)``) to skip the assignment too when
+        coding the same vectors at several bit widths. The result is the same for the
+        same seed.
 
     Returns
     -------
@@ -167,6 +170,7 @@ def _residual(
     niter: int = 20,
     seed: int = 0,
     centroids: np.ndarray | None = None,
+    centroid_ids: np.ndarray | None = None,
 ) -> Compressed:
     n, dim = x.shape
     if bits not in (1, 2, 4):
@@ -180,7 +184,12 @@ def _residual(
     elif centroids.ndim != 2 or centroids.shape[1] != dim:
         raise ValueError(f"centroids must have shape (k, {dim}); got {centroids.shape}")
     centroids = np.ascontiguousarray(centroids, dtype=np.float32)
-    ids = nearest_centroid(x, centroids)
+    if centroid_ids is None:
+        ids = nearest_centroid(x, centroids)
+    elif centroid_ids.shape != (n,) or not 0 <= centroid_ids.min() <= centroid_ids.max() < len(centroids):
+        raise ValueError(f"centroid_ids must be {n} indices into the {len(centroids)} centroids")
+    else:
+        ids = np.asarray(centroid_ids, dtype=np.int64)
     residuals = x - centroids[ids]  # (n, dim)
     # 2**bits equally full buckets per dimension: cutoffs at the residuals' quantiles.
     cutoffs = np.quantile(residuals, np.arange(1, 2**bits) / 2**bits, axis=0).astype(np.float32)

@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from lateint.compress import Compressed, _id_dtype, compress, decompress, hamming_maxsim, hamming_scores
+from lateint.compress import (
+    Compressed,
+    _id_dtype,
+    compress,
+    decompress,
+    hamming_maxsim,
+    hamming_scores,
+    nearest_centroid,
+)
 
 N, DIM = 2000, 32
 
@@ -221,3 +229,21 @@ def test_residual_with_given_centroids_skips_kmeans(x):
     c = compress(x, "residual", centroids=centroids, bits=4)
     np.testing.assert_array_equal(c.centroids, centroids)
     assert (torch.nn.functional.cosine_similarity(decompress(c), x) > 0.9).all()
+
+
+def test_residual_with_given_assignment_codes_the_same(x):
+    centroids = torch.nn.functional.normalize(x[:5], dim=1).numpy()
+    ids = nearest_centroid(x.numpy(), centroids)
+    for bits in (1, 2, 4):
+        fresh = compress(x, "residual", centroids=centroids, bits=bits)
+        given = compress(x, "residual", centroids=centroids, bits=bits, centroid_ids=ids)
+        np.testing.assert_array_equal(given.codes, fresh.codes)
+        np.testing.assert_array_equal(given.centroid_ids, fresh.centroid_ids)
+    other = (ids + 1) % 5  # the given assignment is used, not recomputed
+    np.testing.assert_array_equal(
+        compress(x, "residual", centroids=centroids, centroid_ids=other).centroid_ids, other
+    )
+    with pytest.raises(ValueError, match="centroid_ids"):
+        compress(x, "residual", centroids=centroids, centroid_ids=ids[:-1])
+    with pytest.raises(ValueError, match="centroid_ids"):
+        compress(x, "residual", centroids=centroids, centroid_ids=ids + 5)

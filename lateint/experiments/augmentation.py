@@ -25,7 +25,8 @@ from .. import metrics, timing
 from ..baselines import FastBM25
 from ..data import Collection
 from ..encoder import Encoder
-from ..maxsim import maxsim, search
+from ..evaluate import run_method
+from ..maxsim import maxsim
 from ..vectors import TokenVectors
 
 
@@ -36,15 +37,17 @@ def with_masks(encoder: Encoder, n_masks: int, attend: bool = True) -> Encoder:
     return encoder.with_config(query_augmentation=True, query_mask_tokens=n_masks, attend_to_mask=attend)
 
 
-def candidate_pool(
-    encoder: Encoder, collection: Collection, vectors: TokenVectors, depth: int = 100
-) -> list[list[int]]:
-    """Per query, the union of BM25's and mask-free MaxSim's top ``depth`` documents."""
+def candidate_pool(encoder: Encoder, collection: Collection, depth: int = 100) -> list[list[int]]:
+    """Per query, the union of BM25's and mask-free MaxSim's top ``depth`` documents
+    (positions). The MaxSim ranking is ``evaluate.run_method``'s: cached, and the
+    comparison chapter's when the encoder has no masks already."""
     _, bm25_top = FastBM25(collection.doc_texts).search(collection.query_texts, depth)
-    D, D_mask = vectors.padded()
-    Q, Q_mask = with_masks(encoder, 0).encode_queries(collection.query_texts)
-    _, late_top = search(Q, D, D_mask, depth, Q_mask)
-    return [sorted(set(a.tolist()) | set(b.tolist())) for a, b in zip(bm25_top, late_top)]
+    late = run_method("late", collection, with_masks(encoder, 0), k=depth).run
+    position = {doc_id: i for i, doc_id in enumerate(collection.doc_ids)}
+    return [
+        sorted(set(top.tolist()) | {position[d] for d in late[query_id]})
+        for query_id, top in zip(collection.query_ids, bm25_top)
+    ]
 
 
 def padded_pools(vectors: TokenVectors, pool: list[list[int]]) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -64,6 +64,7 @@ def evaluate(
     rescore: int = 100,
     queries: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None,
     pooled: Callable[[float], TokenVectors] | None = None,
+    assigned: Callable[[float], np.ndarray] | None = None,
 ) -> dict:
     """Bytes per token and retrieval quality for one way of storing ``vectors``.
 
@@ -77,8 +78,11 @@ def evaluate(
         Returns the collection's ``Q, Q_mask`` from ``encoder`` (to encode them once for
         many storages, see :func:`evaluate_all`); by default they are encoded here.
     pooled : callable, optional
-        Returns ``vectors`` pooled by a factor (to pool once for many storages); by
-        default pooling runs here.
+        Returns ``vectors`` pooled by a factor, ``vectors`` itself for 1 (to pool once
+        for many storages); by default pooling runs here.
+    assigned : callable, optional
+        Returns each vector's nearest centroid for ``vectors`` pooled by a factor (to
+        assign once for residual codes of several bit widths); by default it runs here.
 
     Returns
     -------
@@ -106,9 +110,13 @@ def evaluate(
     if queries is None:
         queries = lambda: encoder.encode_queries(collection.query_texts)  # noqa: E731
     if pooled is None:
-        pooled = lambda factor: pooling.pool_tokens(vectors, factor)  # noqa: E731
+        pooled = lambda factor: pooling.pool_tokens(vectors, factor) if factor > 1 else vectors  # noqa: E731
+    if assigned is None:
+        assigned = lambda factor: _assign(pooled, factor, centroids)  # noqa: E731
     stored = cache.load_or_compute(
-        "storage", key, lambda: _rank(storage, collection, vectors, centroids, k, rescore, queries, pooled)
+        "storage",
+        key,
+        lambda: _rank(storage, collection, vectors, centroids, k, rescore, queries, pooled, assigned),
     )
     run = metrics.run_from_topk(
         collection.query_ids, collection.doc_ids, stored.arrays["scores"], stored.arrays["indices"]
@@ -133,13 +141,29 @@ def evaluate_all(
     centroids: np.ndarray | None = None,
     **kw,
 ) -> list[dict]:
-    """:func:`evaluate` for each storage, the queries encoded and each pooling run at most once."""
+    """:func:`evaluate` for each storage, the queries encoded, each pooling run and each
+    centroid assignment made at most once."""
     encoded = functools.cache(lambda: encoder.encode_queries(collection.query_texts))
-    pooled = functools.cache(lambda factor: pooling.pool_tokens(vectors, factor))
+    pooled = functools.cache(lambda factor: pooling.pool_tokens(vectors, factor) if factor > 1 else vectors)
+    assigned = functools.cache(lambda factor: _assign(pooled, factor, centroids))
     return [
-        evaluate(s, encoder, collection, vectors, centroids, queries=encoded, pooled=pooled, **kw)
+        evaluate(
+            s,
+            encoder,
+            collection,
+            vectors,
+            centroids,
+            queries=encoded,
+            pooled=pooled,
+            assigned=assigned,
+            **kw,
+        )
         for s in storages
     ]
+
+
+def _assign(pooled: Callable[[float], TokenVectors], factor: float, centroids: np.ndarray) -> np.ndarray:
+    return compress.nearest_centroid(pooled(factor).vectors.float().numpy(), centroids)
 
 
 def _rank(
@@ -151,9 +175,14 @@ def _rank(
     rescore: int,
     queries: Callable[[], tuple[torch.Tensor, torch.Tensor]],
     pooled: Callable[[float], TokenVectors],
+    assigned: Callable[[float], np.ndarray],
 ) -> cache.Entry:
-    kept = pooled(storage.pool_factor) if storage.pool_factor > 1 else vectors
-    options = {"bits": storage.bits, "centroids": centroids} if storage.method == "residual" else {}
+    kept = pooled(storage.pool_factor)
+    options = (
+        {"bits": storage.bits, "centroids": centroids, "centroid_ids": assigned(storage.pool_factor)}
+        if storage.method == "residual"
+        else {}
+    )
     codes = compress.compress(kept.vectors, storage.method, **options)
     D, D_mask = TokenVectors(compress.decompress(codes), kept.offsets, kept.token_ids).padded()
     Q, Q_mask = queries()  # (n_queries, query_len, dim), (n_queries, query_len)
