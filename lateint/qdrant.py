@@ -54,15 +54,27 @@ def _is_shard(target) -> bool:
     return type(target).__name__ == "EdgeShard"
 
 
-def upload(target, name: str, vectors: TokenVectors, doc_ids: Sequence[str], batch_size: int = 256) -> None:
+def upload(
+    target,
+    name: str,
+    vectors: TokenVectors,
+    doc_ids: Sequence[str],
+    batch_size: int = 256,
+    point_ids: Sequence[int] | None = None,
+) -> None:
     """One point per document: its token vectors under ``MAX_SIM`` with dot-product
-    similarity, and its id in the payload; point ids are document positions.
+    similarity, and its id in the payload; point ids are document positions
+    (``point_ids``, default ``0 .. n_docs - 1``).
 
-    ``target`` is an Edge shard (``name`` is unused: the shard is the collection; its
-    index and quantized storage are built before this returns) or a client (collection
-    ``name`` is created, replacing one of that name)."""
+    ``target`` is an Edge shard (``name`` is unused: the shard is the collection; points
+    are upserted, so an existing point id is replaced; its index and quantized storage
+    are built before this returns) or a client (collection ``name`` is created,
+    replacing one of that name)."""
     if len(doc_ids) != vectors.n_docs:
         raise ValueError(f"{len(doc_ids)} document ids for {vectors.n_docs} documents")
+    ids = list(range(vectors.n_docs)) if point_ids is None else [int(i) for i in point_ids]
+    if len(ids) != vectors.n_docs or len(set(ids)) != len(ids):
+        raise ValueError(f"point_ids must be {vectors.n_docs} distinct integers")
     if _is_shard(target):
         from qdrant_edge import Point, UpdateOperation
 
@@ -70,16 +82,18 @@ def upload(target, name: str, vectors: TokenVectors, doc_ids: Sequence[str], bat
         offsets = vectors.offsets.tolist()
         for start in range(0, vectors.n_docs, batch_size):
             points = [
-                Point(i, x[offsets[i] : offsets[i + 1]], {"doc_id": doc_ids[i]})
+                Point(ids[i], x[offsets[i] : offsets[i + 1]], {"doc_id": doc_ids[i]})
                 for i in range(start, min(start + batch_size, vectors.n_docs))
             ]
             target.update(UpdateOperation.upsert_points(points))
         target.optimize()
         return
-    _upload_client(target, name, vectors, doc_ids, batch_size)
+    _upload_client(target, name, vectors, doc_ids, batch_size, ids)
 
 
-def _upload_client(client, name: str, vectors: TokenVectors, doc_ids: Sequence[str], batch_size: int) -> None:
+def _upload_client(
+    client, name: str, vectors: TokenVectors, doc_ids: Sequence[str], batch_size: int, ids: list[int]
+) -> None:
     from qdrant_client import models
 
     if client.collection_exists(name):
@@ -99,7 +113,7 @@ def _upload_client(client, name: str, vectors: TokenVectors, doc_ids: Sequence[s
         name,
         vectors=[x[offsets[i] : offsets[i + 1]] for i in range(vectors.n_docs)],
         payload=[{"doc_id": d} for d in doc_ids],
-        ids=list(range(vectors.n_docs)),
+        ids=ids,
         batch_size=batch_size,
     )
 
