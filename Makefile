@@ -15,13 +15,14 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 JB := $(BIN)/jupyter-book build --all . --warningiserror --keep-going
 
-.PHONY: setup browser book check-site site-smoke test bench bench-peers train train-patches clean
+.PHONY: setup browser book check-site site-smoke test bench bench-peers bench-heads train train-patches clean
 
 setup: $(VENV)/.installed
 
+# --no-compile: Python compiles only the modules it imports, when it imports them.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[book,test]"
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -e ".[book,test]"
 	touch $@
 
 # Debian's Chromium for the site check (no browser is downloaded at run time).
@@ -47,8 +48,12 @@ test: site-smoke
 bench: setup
 	$(BIN)/python bench/run.py
 
-bench-peers: setup  # lateint's index beside MUVERA and Qdrant's engine on SciFact (about 10 minutes)
+bench-peers: setup  # lateint's index beside MUVERA, Qdrant's engine and LanceDB on SciFact (about 15 minutes)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[peers]"
 	$(BIN)/python bench/peers.py
+
+bench-heads: setup  # which head to ship: SciFact against Cranfield for trained, untrained and mixed heads (about 30 minutes)
+	$(BIN)/python bench/heads.py
 
 train: setup
 	$(BIN)/python -m lateint.train

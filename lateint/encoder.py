@@ -27,7 +27,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import cache
-from .vectors import TokenVectors, length_batches, offsets_from_lengths, segment_ids
+from .vectors import TokenVectors, length_batches, offsets_from_lengths, segment_ids, used_widths
 
 
 class TruncationWarning(UserWarning):
@@ -193,8 +193,13 @@ class Encoder:
         """
         tok = self.tokenize_queries(texts)
         _warn_truncated(tok["truncated"], len(texts), "queries", "query_maxlen", self.config.query_maxlen)
-        hidden = self.backbone_states(tok["input_ids"], tok["attention_mask"], batch_size)  # (n, len, hidden)
-        Q_mask = tok["Q_mask"]
+        ids, attention, Q_mask = tok["input_ids"], tok["attention_mask"], tok["Q_mask"]
+        hidden = torch.zeros(*ids.shape, self.backbone.config.hidden_size)  # (n, len, hidden)
+        # similar widths share a batch, cut to its widest row: short queries skip the padding
+        widths = used_widths(attention.bool() | Q_mask)
+        for rows in length_batches(widths, batch_size):
+            w = int(widths[rows].max())
+            hidden[rows, :w] = self.backbone_states(ids[rows, :w], attention[rows, :w], batch_size).float()
         return self.head(hidden) * Q_mask.unsqueeze(-1), Q_mask
 
     @torch.inference_mode()

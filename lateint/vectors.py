@@ -59,6 +59,18 @@ def length_batches(lengths: torch.Tensor, batch_size: int, descending: bool = Fa
     return list(order.split(batch_size))
 
 
+def used_widths(mask: torch.Tensor) -> torch.Tensor:
+    """(n, length) bool -> (n,) each row's width up to its last True (0 if none): how far a
+    padded row must be kept.
+
+    >>> used_widths(torch.tensor([[True, False, True, False], [False] * 4]))
+    tensor([3, 0])
+    """
+    if mask.shape[1] == 0:
+        return torch.zeros(mask.shape[0], dtype=torch.long)
+    return (mask * torch.arange(1, mask.shape[1] + 1)).amax(dim=1)
+
+
 def unpad(Q: torch.Tensor, Q_mask: torch.Tensor) -> list[torch.Tensor]:
     """Each query's real vectors: ``Q`` (n, query_len, dim), ``Q_mask`` (n, query_len) ->
     n tensors of shape (query_len_i, dim)."""

@@ -121,3 +121,20 @@ def test_exact_number_of_mask_tokens(colbert_style):
     Q, Q_mask = enc.encode_queries(["neoshare macht spass", "wind"])
     assert Q.shape[1] == len(tokens) and Q[1, 7:].abs().sum() == 0  # row 2 is padded with zero vectors
     assert torch.equal(Q_mask, tok["Q_mask"])
+
+
+@pytest.mark.parametrize(
+    "settings", [{}, {"query_mask_tokens": 3}, {"query_mask_tokens": 3, "attend_to_mask": False}]
+)
+def test_a_batch_of_mixed_lengths_encodes_each_query_as_alone(colbert_style, settings):
+    """Queries are batched by width and cut to each batch's widest: a query's vectors do not
+    depend on which other queries share the call, nor on their lengths."""
+    enc = colbert_style.with_config(query_augmentation=True, **settings)
+    texts = ["wind", "late interaction retrieval with many query tokens", "bread", "why do stars twinkle"]
+    Q, Q_mask = enc.encode_queries(texts, batch_size=2)
+    for i, text in enumerate(texts):
+        q, q_mask = enc.encode_queries([text])
+        width = q.shape[1]
+        assert torch.equal(Q_mask[i, :width], q_mask[0]) and not Q_mask[i, width:].any()
+        torch.testing.assert_close(Q[i, :width], q[0], atol=1e-5, rtol=0)
+        assert Q[i, width:].abs().sum() == 0

@@ -33,3 +33,14 @@ def test_table_refuses_what_it_cannot_show():
         report.table(["a"], [["1"]], best={"b": "max"})
     with pytest.raises(ValueError, match="every row needs 2 cells"):
         report.table(["a", "b"], [["1"]])
+
+
+def test_glue_all_stores_numpy_scalars_as_python_numbers(monkeypatch):
+    import myst_nb
+    import numpy as np
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
+    report.glue_all({"ratio": np.float64(0.25), "count": np.int64(3), "label": "fp16"})
+    assert glued == {"ratio": 0.25, "count": 3, "label": "fp16"}
+    assert type(glued["ratio"]) is float and type(glued["count"]) is int

@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 from ..encoder import TruncationWarning
@@ -145,8 +146,9 @@ class Page:
 
 
 def glue_all(values: dict[str, object]) -> None:
-    """``myst_nb.glue`` each value under its name, without displaying it."""
+    """``myst_nb.glue`` each value under its name, without displaying it. NumPy scalars
+    are glued as Python numbers: their repr (``np.float64(0.5)``) would not format."""
     from myst_nb import glue
 
     for name, value in values.items():
-        glue(name, value, display=False)
+        glue(name, value.item() if isinstance(value, np.generic) else value, display=False)
