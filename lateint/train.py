@@ -20,6 +20,11 @@ Training data, none of it a judgment used for evaluation:
   the pair cannot be solved by copying).
 Never SciFact test judgments, never Cranfield (where the head is used zero-shot).
 
+Options beside ColBERT's defaults: ``--score mean`` (the loss on MaxSim averaged over
+query tokens, with a temperature such as 0.02), ``--dim 384 --init identity`` (start from
+the zero-shot model instead of PCA directions), and :func:`mix` for weight-space
+interpolation between start and trained head (``bench/heads.py`` measures them).
+
 Reproducible: fixed seeds and deterministic kernels; on the same machine, torch
 version and thread count, a rerun writes byte-identical weights (tested).
 """
@@ -59,6 +64,12 @@ class TrainConfig:
     batch_size: int = 32  # queries per step; documents per step = 2 x batch_size
     lr: float = 2e-3
     temperature: float = 6.4  # MaxSim scores (sums of ~20-30 cosines) are divided by this before the softmax
+    # "sum": the softmax sees MaxSim / temperature; "mean": MaxSim averaged over each
+    # query's tokens, / temperature (0.02 is a usual setting for that form)
+    score: str = "sum"
+    init: str = (
+        "pca"  # the head's start: "pca" (top directions of the token states) or "identity" (dim = 384)
+    )
     bm25_depth: int = 30  # hard negatives are drawn from BM25's top-N non-relevant documents
     dev_fraction: float = 0.2  # of SciFact train queries, held out for choosing the epoch
     title_pairs: int = 2000  # self-supervised (title, abstract) pairs; 0 for none
@@ -88,6 +99,8 @@ def train(
 ) -> dict:
     """Train, keep the best dev epoch, write ``head.safetensors``, ``config.json`` and
     ``card.json`` to ``out`` (unless None); return the card."""
+    if config.score not in ("sum", "mean"):
+        raise ValueError(f"score must be 'sum' or 'mean', not {config.score!r}")
     started = time.perf_counter()
     _seed(config.seed)
     encoder = frozen_encoder(config)
@@ -103,7 +116,7 @@ def train(
     examples = training_examples(config, corpus, encoder, rng)
     negatives = hard_negatives(corpus, examples, config.bm25_depth)
     projection = torch.nn.Linear(encoder.backbone.config.hidden_size, config.dim, bias=False)
-    projection.weight.data.copy_(_pca_init(backbone_docs["hidden"], config.dim, config.seed))
+    projection.weight.data.copy_(start_weight(config, backbone_docs["hidden"]))
     history, steps, best_epoch = fit(
         config, encoder, corpus, backbone_docs, examples, negatives, projection, rng, progress
     )
@@ -205,7 +218,10 @@ def fit(
                 projection(q_hidden[batch, :width]), dim=-1
             )  # (B, query_len, dim)
             D = torch.nn.functional.normalize(projection(D_hidden), dim=-1)  # (2B, doc_len, dim)
-            scores = matched_maxsim(Q, D, D_mask) / config.temperature  # (B, 2B)
+            scores = matched_maxsim(Q, D, D_mask)  # (B, 2B)
+            if config.score == "mean":
+                scores = scores / q_lengths[batch, None]
+            scores = scores / config.temperature
             loss = torch.nn.functional.cross_entropy(scores, torch.arange(len(batch)))
             optimizer.zero_grad()
             loss.backward()
@@ -354,6 +370,27 @@ def _doc_states(
         if not mask[row].any():
             mask[row, 0] = True  # keep [CLS] so the document still has a vector
     return states, mask
+
+
+def start_weight(config: TrainConfig, hidden: np.ndarray) -> torch.Tensor:
+    """The head before training, (dim, hidden_size): PCA directions or the identity."""
+    if config.init == "identity":
+        if config.dim != hidden.shape[1]:
+            raise ValueError(f"an identity start needs dim = {hidden.shape[1]}, not {config.dim}")
+        return torch.eye(config.dim)
+    if config.init != "pca":
+        raise ValueError(f"init must be 'pca' or 'identity', not {config.init!r}")
+    return _pca_init(hidden, config.dim, config.seed)
+
+
+def mix(start: torch.Tensor, trained: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Weight-space interpolation (WiSE-FT, Wortsman et al. 2022): ``alpha`` = 0 is the
+    start, 1 the trained head; in between keeps some of what training forgot."""
+    if start.shape != trained.shape:
+        raise ValueError(f"shapes differ: {tuple(start.shape)} and {tuple(trained.shape)}")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must lie in [0, 1], not {alpha}")
+    return (1 - alpha) * start + alpha * trained
 
 
 def _pca_init(hidden: np.ndarray, dim: int, seed: int) -> torch.Tensor:

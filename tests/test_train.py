@@ -59,3 +59,48 @@ def test_training_is_deterministic_and_writes_a_loadable_head(tiny_train_collect
     assert enc.dim == 128 and enc.config.query_augmentation
     Q, _ = enc.encode_queries(["what makes bread rise"])
     assert Q.shape == (1, 32, 128)
+
+
+def test_identity_start_mean_score_and_mixing(tiny_train_collection, tmp_path):
+    from safetensors.torch import load_file
+
+    from lateint.train import mix, start_weight
+
+    hidden = torch.randn(50, 384).numpy()
+    assert torch.equal(start_weight(TrainConfig(dim=384, init="identity"), hidden), torch.eye(384))
+    pca = start_weight(TrainConfig(dim=8), hidden)
+    torch.testing.assert_close(pca @ pca.T, torch.eye(8), atol=1e-5, rtol=0)  # orthonormal directions
+    with pytest.raises(ValueError, match="identity start needs dim = 384"):
+        start_weight(TrainConfig(dim=128, init="identity"), hidden)
+    with pytest.raises(ValueError, match="init must be"):
+        start_weight(TrainConfig(init="random"), hidden)
+
+    a, b = torch.zeros(2, 3), torch.ones(2, 3)
+    assert torch.equal(mix(a, b, 0.0), a) and torch.equal(mix(a, b, 1.0), b)
+    torch.testing.assert_close(mix(a, b, 0.25), torch.full((2, 3), 0.25))
+    with pytest.raises(ValueError, match="alpha"):
+        mix(a, b, 1.5)
+    with pytest.raises(ValueError, match="shapes differ"):
+        mix(a, torch.ones(3, 2), 0.5)
+
+    config = TrainConfig(
+        collection=str(tiny_train_collection),
+        epochs=1,
+        batch_size=4,
+        title_pairs=12,
+        bm25_depth=5,
+        dev_fraction=0.25,
+        dim=384,
+        init="identity",
+        score="mean",
+        temperature=0.02,
+    )
+    card = train(config, out=tmp_path / "mean", progress=False, evaluate_test=False)
+    weight = load_file(tmp_path / "mean" / "head.safetensors")["projection.weight"]
+    assert card["train_config"]["score"] == "mean" and card["train_config"]["init"] == "identity"
+    assert weight.shape == (384, 384)
+    assert card["history"][1]["loss"] > 0  # one epoch ran
+    # the best dev epoch is kept: the start itself (epoch 0) or the trained weights
+    assert torch.equal(weight, torch.eye(384)) == (card["best_epoch"] == 0)
+    with pytest.raises(ValueError, match="score must be"):
+        train(TrainConfig(score="max"), out=None, progress=False)

@@ -1,0 +1,100 @@
+"""Which head to ship: SciFact against off-domain quality, on CPU through ``lateint.train``.
+
+Trains two heads on the frozen MiniLM with the loss on MaxSim averaged over query
+tokens (``score="mean"``, temperature 0.02): 128-d from the PCA start and 384-d from the
+identity (zero-shot) start. Then evaluates, exhaustively on SciFact test and Cranfield
+(never trained on), the starts, the trained heads, and weight-space interpolations
+between start and trained head (WiSE-FT), beside the shipped head. One JSON line per
+head; the rule it checks: Cranfield at or above zero-shot, SciFact test >= 0.75.
+
+Run with ``make bench-heads`` (SciFact and Cranfield must be present; about 30 minutes
+on 2 cores, most of it the two trainings).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from lateint import data, load_encoder
+from lateint.checkpoints import minilm_id
+from lateint.encoder import Encoder
+from lateint.evaluate import run_method
+from lateint.train import TrainConfig, frozen_encoder, mix, start_weight, train
+
+COLLECTIONS = ("scifact", "cranfield")
+SCIFACT_TARGET = 0.75
+
+
+def head(frozen: Encoder, weight: torch.Tensor, name: str) -> Encoder:
+    projection = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=False)
+    projection.weight.data.copy_(weight)
+    config = replace(frozen.config, dim=weight.shape[0], mask_punctuation=True)
+    return Encoder(frozen.backbone, frozen.tokenizer, projection, config, name, minilm_id())
+
+
+def measure(encoder: Encoder) -> dict:
+    return {
+        name: round(run_method("late", data.load(name), encoder, timing_queries=0).metrics["nDCG@10"], 4)
+        for name in COLLECTIONS
+    }
+
+
+def main() -> int:
+    warnings.simplefilter("ignore")
+    if not all(data.available(name) for name in COLLECTIONS):
+        print(json.dumps({"bench": "heads", "skipped": "SciFact and Cranfield are needed: set LATEINT_DATA"}))
+        return 0
+    rows = []
+
+    def emit(label: str, encoder: Encoder, **extra) -> None:
+        rows.append({"bench": "heads", "head": label, "dim": encoder.dim, **measure(encoder), **extra})
+        print(json.dumps(rows[-1]), flush=True)
+
+    emit("shipped lateint-minilm (sum loss, temperature 6.4)", load_encoder("lateint-minilm"))
+    base = TrainConfig(score="mean", temperature=0.02)
+    frozen = frozen_encoder(base)
+    hidden = frozen.backbone_corpus(data.load("scifact").doc_texts, data.load("scifact").fingerprint())[
+        "hidden"
+    ]
+    for config, alphas in ((replace(base, dim=384, init="identity"), (0.25, 0.5, 0.75)), (base, (0.5,))):
+        start = start_weight(config, hidden)
+        with tempfile.TemporaryDirectory() as tmp:
+            card = train(config, out=Path(tmp), progress=False, evaluate_test=False)
+            trained = load_file(Path(tmp) / "head.safetensors")["projection.weight"]
+        name = f"{config.dim}-d from {config.init}"
+        emit(f"{name}, untrained", head(frozen, start, name + " start"))
+        emit(
+            f"{name}, trained",
+            head(frozen, trained, name + " trained"),
+            best_epoch=card["best_epoch"],
+            train_seconds=card["wall_seconds"],
+        )
+        for alpha in alphas:
+            emit(f"{name}, {alpha:g} of the way to trained", head(frozen, mix(start, trained, alpha), name))
+    zero_shot = next(r for r in rows if r["head"] == "384-d from identity, untrained")
+    for r in rows:
+        r["rule"] = r["cranfield"] >= zero_shot["cranfield"] and r["scifact"] >= SCIFACT_TARGET
+    passing = [r for r in rows if r["rule"]]
+    print(
+        json.dumps(
+            {
+                "bench": "heads",
+                "rule": f"Cranfield >= zero-shot ({zero_shot['cranfield']}) and SciFact >= {SCIFACT_TARGET}",
+                "passing": [r["head"] for r in passing],
+                "best_passing": max(passing, key=lambda r: r["scifact"])["head"] if passing else None,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
