@@ -1,6 +1,7 @@
 """MUVERA's encodings: their dot product tracks MaxSim, and re-ranking recovers exhaustive."""
 
 import numpy as np
+import pytest
 import torch
 
 from lateint import evaluate, maxsim
@@ -64,3 +65,47 @@ def test_index_with_every_document_as_candidate_is_exact(shipped, builtin):
             assert docs.tolist() == exact_docs[i].tolist()
             np.testing.assert_allclose(scores.numpy(), exact_scores[i].numpy(), atol=2e-3)  # float16 re-rank
     assert index.nbytes > vectors.vectors.numel() * 2
+
+
+def test_same_encodings_as_fastembeds_muvera_given_the_same_random_draws():
+    """Cross-check against an independent implementation (fastembed's post-processor):
+    with its hyperplanes and projections copied in, queries and documents encode alike.
+    Only the choice among equally near tokens for an empty partition may differ (ours:
+    the earliest such token, as the paper's reference code; fastembed: the first token of
+    the lowest-numbered such partition), so filled blocks are checked for distance."""
+    fastembed = pytest.importorskip("fastembed.postprocess.muvera")
+    dim, k_sim, d_proj, reps = 16, 3, 8, 4
+    theirs = fastembed.Muvera(dim, k_sim=k_sim, dim_proj=d_proj, r_reps=reps, random_seed=7)
+    ours = Muvera(dim, MuveraConfig(k_sim=k_sim, d_proj=d_proj, repetitions=reps))
+    ours.planes = torch.from_numpy(np.stack([s.simhash_vectors for s in theirs.simhash_projections])).float()
+    ours.projections = torch.from_numpy(theirs.dim_reduction_projections).float() / d_proj**0.5
+    unfilled = Muvera(dim, MuveraConfig(k_sim=k_sim, d_proj=d_proj, repetitions=reps, fill_empty=False))
+    unfilled.planes, unfilled.projections = ours.planes, ours.projections
+    g = torch.Generator().manual_seed(3)
+    n_parts = 2**k_sim
+    checked_fills = 0
+    for n_tokens in (1, 3, 6, 40):
+        x = torch.nn.functional.normalize(torch.randn(n_tokens, dim, generator=g), dim=1)
+        one = TokenVectors(x, torch.tensor([0, n_tokens]), torch.zeros(n_tokens, dtype=torch.long))
+        xs = x.double().numpy()
+        np.testing.assert_allclose(ours.encode(one, is_query=True)[0], theirs.process_query(xs), atol=1e-5)
+        np.testing.assert_allclose(
+            unfilled.encode(one, is_query=False)[0],
+            theirs.process(xs, fill_empty_clusters=False, normalize_by_count=True),
+            atol=1e-5,
+        )
+        a = ours.encode(one, is_query=False)[0].reshape(reps, n_parts, d_proj)
+        b = theirs.process_document(xs).reshape(reps, n_parts, d_proj)
+        for r in range(reps):
+            parts = ours.partitions(x, r)
+            projected = (x @ ours.projections[r]).numpy()  # (n_tokens, d_proj)
+            for p in range(n_parts):
+                if (parts == p).any():
+                    np.testing.assert_allclose(a[r, p], b[r, p], atol=1e-5)
+                    continue
+                distance = [bin(int(t) ^ p).count("1") for t in parts]
+                nearest = [i for i, d in enumerate(distance) if d == min(distance)]
+                for block in (a[r, p], b[r, p]):  # each took one of the nearest tokens
+                    assert any(np.allclose(block, projected[i], atol=1e-5) for i in nearest)
+                checked_fills += 1
+    assert checked_fills > 0
