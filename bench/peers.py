@@ -67,7 +67,7 @@ def row(
     }
 
 
-def edge_hnsw_slice(vectors, queries, n_docs: int = 250, m: int = 16, ef: int = 128) -> dict:
+def edge_hnsw_slice(vectors, queries, n_docs: int = 500, m: int = 16, ef: int = 128) -> dict:
     """Qdrant Edge with an HNSW graph, on the first ``n_docs`` documents only: a graph over
     MaxSim compares whole token sets at every step, so building one for the full corpus
     is beyond this benchmark's minutes. Measured: build seconds, p50/p95 ms, and how many
