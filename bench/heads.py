@@ -61,9 +61,8 @@ def main() -> int:
     emit("shipped lateint-minilm (sum loss, temperature 6.4)", load_encoder("lateint-minilm"))
     base = TrainConfig(score="mean", temperature=0.02)
     frozen = frozen_encoder(base)
-    hidden = frozen.backbone_corpus(data.load("scifact").doc_texts, data.load("scifact").fingerprint())[
-        "hidden"
-    ]
+    scifact = data.load("scifact")
+    hidden = frozen.backbone_corpus(scifact.doc_texts, scifact.fingerprint())["hidden"]
     for config, alphas in ((replace(base, dim=384, init="identity"), (0.25, 0.5, 0.75)), (base, (0.5,))):
         start = start_weight(config, hidden)
         with tempfile.TemporaryDirectory() as tmp:
