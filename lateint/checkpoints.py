@@ -255,7 +255,12 @@ def _local_or_hub(name_or_path: str) -> Path:
 
 
 def load_head(folder: Path, **config_overrides) -> Encoder:
-    """A trained head (``head.safetensors`` + ``config.json``) over the MiniLM backbone."""
+    """A trained head (``head.safetensors`` + ``config.json``) over the MiniLM backbone.
+
+    Besides ``projection.weight`` the file may hold backbone tensors (a head trained
+    with ``--trains top``): they replace the shipped backbone's, and the backbone's
+    cache key names them.
+    """
     folder = Path(folder)
     weights, card = folder / "head.safetensors", folder / "config.json"
     if not weights.is_file() or not card.is_file():
@@ -274,7 +279,16 @@ def load_head(folder: Path, **config_overrides) -> Encoder:
             f"hidden size {backbone.config.hidden_size} -> dim {config.dim}"
         )
     projection.load_state_dict({"weight": state["projection.weight"]})
-    return Encoder(backbone, tokenizer, projection, config, folder.name, minilm_id())
+    layers = {k: v for k, v in state.items() if k != "projection.weight"}  # trained backbone tensors
+    backbone_id = minilm_id()
+    if layers:
+        own = backbone.state_dict()
+        wrong = [k for k, v in layers.items() if k not in own or own[k].shape != v.shape]
+        if wrong:
+            raise CheckpointError(f"{weights}: tensors that do not fit the backbone: {wrong[:3]}")
+        backbone.load_state_dict(layers, strict=False)
+        backbone_id += f", {len(layers)} tensors from {folder.resolve()}@{_weights_stamp(folder)}"
+    return Encoder(backbone, tokenizer, projection, config, folder.name, backbone_id)
 
 
 def _override(config: EncoderConfig, overrides: dict) -> EncoderConfig:

@@ -259,9 +259,11 @@ class Encoder:
         corpus_key: str | None = None,
         batch_size: int = 32,
         progress: bool | None = None,
+        layer: int = -1,
     ) -> dict[str, np.ndarray]:
         """The backbone's output for a corpus (cached): ``hidden`` (n_tokens, hidden) fp16,
-        ``token_ids`` (n_tokens,), ``offsets`` (n_docs + 1,)."""
+        ``token_ids`` (n_tokens,), ``offsets`` (n_docs + 1,). ``layer`` as in
+        :meth:`backbone_states` (training the top layer caches the states below it)."""
         if corpus_key is None:
             corpus_key = cache.key_for(texts=list(doc_texts))
         key = cache.key_for(
@@ -270,6 +272,7 @@ class Encoder:
             doc_maxlen=self.config.doc_maxlen,
             corpus=corpus_key,
             cpu=cpu_kernels(),
+            **({"layer": layer} if layer != -1 else {}),  # the last layer keeps its old keys
         )
         meta = {
             "backbone": self.backbone_id,
@@ -277,13 +280,13 @@ class Encoder:
             "cpu": cpu_kernels(),
             **asdict(self.config),
         }
-        compute = lambda: cache.Entry(self.backbone_documents(doc_texts, batch_size, progress), meta)  # noqa: E731
+        compute = lambda: cache.Entry(self.backbone_documents(doc_texts, batch_size, progress, layer), meta)  # noqa: E731
         return cache.load_or_compute("backbone", key, compute).arrays
 
     # -- building blocks (training and the baselines use them too) -----------
 
     def backbone_documents(
-        self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None
+        self, texts: Sequence[str], batch_size: int = 32, progress: bool | None = None, layer: int = -1
     ) -> dict[str, np.ndarray]:
         """The backbone's output for documents, not cached (``backbone_corpus`` caches it)."""
         tok = self.tokenize_documents(texts)
@@ -297,7 +300,7 @@ class Encoder:
         for idx in tqdm(batches, desc=f"encoding {len(texts)} documents", unit="batch", disable=not show):
             width = int(lengths[idx].max())
             hidden = self.backbone_states(
-                tok["input_ids"][idx, :width], tok["attention_mask"][idx, :width], batch_size
+                tok["input_ids"][idx, :width], tok["attention_mask"][idx, :width], batch_size, layer
             )
             for row, i in enumerate(idx.tolist()):
                 pieces[i] = hidden[row, : lengths[i]].to(torch.float16)
@@ -310,15 +313,21 @@ class Encoder:
 
     @torch.inference_mode()
     def backbone_states(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, batch_size: int = 64
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, batch_size: int = 64, layer: int = -1
     ) -> torch.Tensor:
-        """The backbone's last hidden states, shape (n, len, hidden), in batches; no head."""
-        outs = [
-            self.backbone(
-                input_ids=input_ids[i : i + batch_size], attention_mask=attention_mask[i : i + batch_size]
-            ).last_hidden_state
-            for i in range(0, len(input_ids), batch_size)
-        ]
+        """The backbone's hidden states, shape (n, len, hidden), in batches; no head.
+
+        ``layer`` -1 is the last layer's output; -2 the one below it, ..., 0 the
+        embeddings (``hidden_states`` in transformers' numbering).
+        """
+        outs = []
+        for i in range(0, len(input_ids), batch_size):
+            out = self.backbone(
+                input_ids=input_ids[i : i + batch_size],
+                attention_mask=attention_mask[i : i + batch_size],
+                output_hidden_states=layer != -1,
+            )
+            outs.append(out.last_hidden_state if layer == -1 else out.hidden_states[layer])
         return torch.cat(outs)  # (n, len, hidden)
 
     def _wordpiece_ids(self, texts: Sequence[str], kind: str) -> list[list[int]]:

@@ -32,8 +32,10 @@ version and thread count, a rerun writes byte-identical weights (tested).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import random
+import resource
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -42,24 +44,32 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 from tqdm.auto import tqdm
+from transformers.masking_utils import create_bidirectional_mask
 
-from . import data, metrics
+from . import cache, data, metrics
 from .baselines import FastBM25
 from .checkpoints import HEADS, load_backbone, minilm_id, minilm_path
 from .encoder import Encoder, EncoderConfig
 from .evaluate import run_method
 from .maxsim import search
+from .vectors import length_batches, used_widths
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 20240611
     dim: int = 128  # projection output
+    # what trains: "head" (the projection), "top" (the top transformer layer too, over
+    # cached states of the layer below) or "all" (every transformer layer over cached
+    # embeddings; meant for a GPU). The rest of the backbone stays frozen.
+    trains: str = "head"
+    layer_lr: float = 2e-5  # for transformer layers ("top", "all"); the head uses ``lr``
     # ColBERT pads queries with [MASK] to 32. Over a *frozen* MiniLM that lowered dev
     # nDCG@10 in our runs, so the shipped head trains and searches without it;
     # --query-augmentation true --query-maxlen 32 trains ColBERT's way.
     query_augmentation: bool = False  # pad queries with [MASK] to query_maxlen; else only truncate there
     query_maxlen: int = 128  # long enough for every SciFact and Cranfield query
+    query_mask_tokens: int = 0  # with augmentation: exactly this many [MASK] tokens (0: pad to query_maxlen)
     epochs: int = 5
     batch_size: int = 32  # queries per step; documents per step = 2 x batch_size
     lr: float = 2e-3
@@ -103,6 +113,8 @@ def train(
     ``card.json`` to ``out`` (unless None); return the card."""
     if config.score not in ("sum", "mean"):
         raise ValueError(f"score must be 'sum' or 'mean', not {config.score!r}")
+    if config.trains not in TRAINS:
+        raise ValueError(f"trains must be one of {TRAINS}, not {config.trains!r}")
     started = time.perf_counter()
     _seed(config.seed)
     encoder = frozen_encoder(config)
@@ -113,28 +125,92 @@ def train(
             config.max_docs or len(corpus.doc_ids),
             seed=config.seed,
         )
-    backbone_docs = encoder.backbone_corpus(corpus.doc_texts, corpus.fingerprint(), progress=progress)
+    tower = Tower(encoder.backbone, trained_layers(config, encoder.backbone))
+    backbone_docs = encoder.backbone_corpus(
+        corpus.doc_texts, corpus.fingerprint(), progress=progress, layer=tower.below
+    )
     rng = random.Random(config.seed)
     examples = training_examples(config, corpus, encoder, rng)
     negatives = hard_negatives(corpus, examples, config.bm25_depth)
     projection = torch.nn.Linear(encoder.backbone.config.hidden_size, config.dim, bias=False)
     projection.weight.data.copy_(start_weight(config, backbone_docs["hidden"]))
     history, steps, best_epoch = fit(
-        config, encoder, corpus, backbone_docs, examples, negatives, projection, rng, progress
+        config, encoder, corpus, backbone_docs, examples, negatives, projection, tower, rng, progress
     )
     head_config = replace(encoder.config, dim=config.dim, mask_punctuation=True)
-    card = _card(config, corpus, examples, encoder, steps, best_epoch, history)
+    card = _card(config, corpus, examples, encoder, steps, best_epoch, history, projection, tower)
+    card["wall_seconds"] = round(time.perf_counter() - started, 1)
+    card["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     if evaluate_test:
+        backbone = tower.merged_into(encoder.backbone)
         trained = Encoder(
-            encoder.backbone, encoder.tokenizer, projection, head_config, "lateint-minilm", minilm_id()
+            backbone, encoder.tokenizer, projection, head_config, "trained", tower.backbone_id()
         )
         card["test"] = {
             name: _evaluate(trained, name) for name in ("scifact", "cranfield") if data.available(name)
         }
-    card["wall_seconds"] = round(time.perf_counter() - started, 1)
     if out is not None:
-        save_head(projection, head_config, card, Path(out))
+        save_head(projection, head_config, card, Path(out), tower.changed())
     return card
+
+
+TRAINS = ("head", "top", "all")
+
+
+def trained_layers(config: TrainConfig, backbone) -> int:
+    """How many of the backbone's top transformer layers ``config.trains`` trains."""
+    return {"head": 0, "top": 1, "all": backbone.config.num_hidden_layers}[config.trains]
+
+
+class Tower(torch.nn.Module):
+    """Trainable copies of the backbone's top ``n`` transformer layers (none for "head"),
+    run over cached states of the layer below them (``below``, transformers' numbering)."""
+
+    def __init__(self, backbone, n: int):
+        super().__init__()
+        total = backbone.config.num_hidden_layers
+        self.first = total - n  # index of the first copied layer
+        self.below = -1 if n == 0 else -(n + 1)  # which hidden states feed the copies
+        self.layers = torch.nn.ModuleList(
+            copy.deepcopy(layer) for layer in backbone.encoder.layer[self.first :]
+        )
+        self.backbone_config = backbone.config
+        self.start = cache.array_key(self._flat().numpy()) if n else None
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """(n, len, hidden) states of layer ``below`` -> the last layer's, as the backbone computes them."""
+        if not len(self.layers):
+            return hidden
+        mask = create_bidirectional_mask(
+            config=self.backbone_config, inputs_embeds=hidden, attention_mask=attention_mask
+        )
+        for layer in self.layers:
+            hidden = layer(hidden, mask)
+        return hidden
+
+    def changed(self) -> dict[str, torch.Tensor]:
+        """The copied layers' weights under the backbone's own names (what a checkpoint stores)."""
+        return {
+            f"encoder.layer.{self.first + i}.{name}": value.detach().contiguous()
+            for i, layer in enumerate(self.layers)
+            for name, value in layer.state_dict().items()
+        }
+
+    def merged_into(self, backbone):
+        """A copy of the backbone with the trained layers in place (the backbone itself if none)."""
+        if not len(self.layers):
+            return backbone
+        merged = copy.deepcopy(backbone)
+        merged.load_state_dict(self.changed(), strict=False)
+        return merged.eval()
+
+    def backbone_id(self) -> str:
+        if not len(self.layers):
+            return minilm_id()
+        return f"{minilm_id()}, layers {self.first}+ trained ({cache.array_key(self._flat().numpy())})"
+
+    def _flat(self) -> torch.Tensor:
+        return torch.cat([p.detach().flatten() for p in self.layers.parameters()])
 
 
 def frozen_encoder(config: TrainConfig) -> Encoder:
@@ -142,6 +218,7 @@ def frozen_encoder(config: TrainConfig) -> Encoder:
     enc_config = EncoderConfig(
         query_maxlen=config.query_maxlen,
         query_augmentation=config.query_augmentation,
+        query_mask_tokens=config.query_mask_tokens or None,
         dim=None,
         query_marker=None,
         doc_marker=None,
@@ -186,23 +263,35 @@ def fit(
     examples: Examples,
     negatives: list[list[int]],
     projection: torch.nn.Linear,
+    tower: Tower,
     rng: random.Random,
     progress: bool,
 ) -> tuple[list[dict], int, int]:
-    """Train ``projection`` for ``config.epochs`` epochs and leave it at the best dev epoch.
+    """Train ``projection`` (and ``tower``'s layers) for ``config.epochs`` epochs and
+    leave them at the best dev epoch. ``backbone_docs`` are the states ``tower`` reads.
 
     Returns the history (loss and dev nDCG@10 per epoch; epoch 0 is before training),
     the steps taken and the best epoch.
     """
-    q_hidden, q_mask = query_states(encoder, examples.texts)  # (n, query_len, hidden), (n, query_len)
-    q_lengths = q_mask.sum(1)  # (n,) real tokens per query
+    # (n, query_len, hidden), (n, query_len) twice
+    q_hidden, q_mask, q_attention = query_states(encoder, examples.texts, layer=tower.below)
+    q_lengths = q_mask.sum(1)  # (n,) scoring tokens per query
+    q_widths = used_widths(q_mask | q_attention.bool())
     keep = (~encoder.skiplisted(torch.from_numpy(backbone_docs["token_ids"].astype(np.int64)))).numpy()
-    optimizer = torch.optim.Adam(projection.parameters(), lr=config.lr)
-    dev = _Dev(encoder, corpus, backbone_docs, examples.dev_query_ids)
+    optimizer = torch.optim.Adam(
+        [{"params": projection.parameters(), "lr": config.lr}]
+        + ([{"params": tower.parameters(), "lr": config.layer_lr}] if len(tower.layers) else [])
+    )
+    dev = _Dev(encoder, corpus, backbone_docs, examples.dev_query_ids, tower)
+
+    def trained() -> dict[str, torch.Tensor]:  # a snapshot of everything that trains
+        return {k: v.clone() for part in (projection, tower) for k, v in part.state_dict().items()}
+
     history = [{"epoch": 0, "loss": None, "dev_nDCG@10": dev.ndcg(projection)}]
-    best = (history[0]["dev_nDCG@10"], projection.weight.detach().clone(), 0)
+    best = (history[0]["dev_nDCG@10"], trained(), 0)
     steps = 0
     for epoch in range(1, config.epochs + 1):
+        tower.train()
         perm = torch.randperm(len(examples.texts)).tolist()
         losses = []
         starts = range(0, len(perm) - config.batch_size + 1, config.batch_size)
@@ -214,11 +303,11 @@ def fit(
                 for i in batch
             ]
             skips = [examples.title_skip[i] for i in batch] + [0] * len(batch)
-            D_hidden, D_mask = _doc_states(keep, backbone_docs, pos + neg, skips)
-            width = int(q_lengths[batch].max())  # without augmentation, most columns are padding
-            Q = torch.nn.functional.normalize(
-                projection(q_hidden[batch, :width]), dim=-1
-            )  # (B, query_len, dim)
+            D_hidden, D_mask, D_attention = _doc_states(keep, backbone_docs, pos + neg, skips)
+            width = int(q_widths[batch].max())  # without augmentation, most columns are padding
+            Q_hidden = tower(q_hidden[batch, :width], q_attention[batch, :width])
+            Q = torch.nn.functional.normalize(projection(Q_hidden), dim=-1) * q_mask[batch, :width, None]
+            D_hidden = tower(D_hidden, D_attention)  # (2B, doc_len, hidden)
             D = torch.nn.functional.normalize(projection(D_hidden), dim=-1)  # (2B, doc_len, dim)
             scores = matched_maxsim(Q, D, D_mask)  # (B, 2B)
             if config.score == "mean":
@@ -230,13 +319,15 @@ def fit(
             optimizer.step()
             losses.append(loss.item())
             steps += 1
+        tower.eval()
         ndcg = dev.ndcg(projection)
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "dev_nDCG@10": ndcg})
         if progress:
             print(f"epoch {epoch}: loss {np.mean(losses):.4f}, dev nDCG@10 {ndcg:.4f}", flush=True)
         if ndcg > best[0] or not examples.dev_query_ids:  # no dev: the last epoch
-            best = (ndcg, projection.weight.detach().clone(), epoch)
-    projection.weight.data.copy_(best[1])
+            best = (ndcg, trained(), epoch)
+    projection.load_state_dict({k: v for k, v in best[1].items() if k in projection.state_dict()})
+    tower.load_state_dict({k: v for k, v in best[1].items() if k in tower.state_dict()})
     return history, steps, best[2]
 
 
@@ -248,12 +339,18 @@ def _card(
     steps: int,
     best_epoch: int,
     history: list[dict],
+    projection: torch.nn.Linear,
+    tower: Tower,
 ) -> dict:
     hidden = encoder.backbone.config.hidden_size
+    layers = len(tower.layers)
     return {
         "model": "lateint-minilm",
-        "backbone": minilm_id() + ", frozen",
-        "trained": f"projection {hidden} -> {config.dim} ({config.dim * hidden} weights)",
+        "backbone": minilm_id()
+        + (f", layers {tower.first}+ trained, the rest frozen" if layers else ", frozen"),
+        "trained": f"projection {hidden} -> {config.dim}"
+        + (f" and the top {layers} transformer layer(s)" if layers else ""),
+        "trainable_parameters": sum(p.numel() for part in (projection, tower) for p in part.parameters()),
         "data": {
             "train_queries": f"{corpus.name} {config.split} split, {examples.train_queries} queries",
             "dev_queries": f"{corpus.name} {config.split} split, {len(examples.dev_query_ids)} held-out "
@@ -285,10 +382,18 @@ def matched_maxsim(Q: torch.Tensor, D: torch.Tensor, D_mask: torch.Tensor) -> to
     return (Q.unsqueeze(2) * matched).sum(-1).sum(1)  # (n_q, n_d)
 
 
-def save_head(projection: torch.nn.Linear, config: EncoderConfig, card: dict, out: Path) -> None:
+def save_head(
+    projection: torch.nn.Linear,
+    config: EncoderConfig,
+    card: dict,
+    out: Path,
+    layers: dict[str, torch.Tensor] | None = None,
+) -> None:
+    """``layers``: trained backbone tensors under the backbone's names; only what changed
+    is stored, and ``checkpoints.load_head`` puts them over the shipped backbone."""
     out.mkdir(parents=True, exist_ok=True)
     save_file(
-        {"projection.weight": projection.weight.detach().contiguous()},
+        {"projection.weight": projection.weight.detach().contiguous(), **(layers or {})},
         out / "head.safetensors",
         metadata={"format": "lateint-head-1"},
     )
@@ -299,12 +404,20 @@ def save_head(projection: torch.nn.Linear, config: EncoderConfig, card: dict, ou
 class _Dev:
     """Exhaustive MaxSim nDCG@10 on held-out queries over the whole corpus."""
 
-    def __init__(self, encoder: Encoder, corpus: data.Collection, backbone_docs: dict, query_ids: list[str]):
-        self.encoder = encoder
+    def __init__(
+        self,
+        encoder: Encoder,
+        corpus: data.Collection,
+        backbone_docs: dict,
+        query_ids: list[str],
+        tower: Tower,
+    ):
+        self.encoder, self.tower = encoder, tower
         self.backbone_docs, self.corpus = backbone_docs, corpus
         texts = [corpus.query_texts[corpus.query_ids.index(q)] for q in query_ids]
         self.query_ids = query_ids
-        self.q_hidden, self.Q_mask = query_states(encoder, texts)
+        if texts:  # no dev split: nothing to encode (``ndcg`` says nan)
+            self.q_hidden, self.Q_mask, self.q_attention = query_states(encoder, texts, layer=tower.below)
         self.qrels = {q: corpus.qrels[q] for q in query_ids}
 
     @torch.no_grad()
@@ -319,8 +432,8 @@ class _Dev:
             "dev",
             "",
         )
-        D, D_mask = head.head_corpus(self.backbone_docs).padded()
-        Q = head.head(self.q_hidden) * self.Q_mask.unsqueeze(-1)
+        D, D_mask = head.head_corpus(_through(self.tower, self.backbone_docs)).padded()
+        Q = head.head(self.tower(self.q_hidden, self.q_attention)) * self.Q_mask.unsqueeze(-1)
         scores, indices = search(Q, D, D_mask, k=10, Q_mask=self.Q_mask)
         run = metrics.run_from_topk(self.query_ids, self.corpus.doc_ids, scores.numpy(), indices.numpy())
         return metrics.evaluate(run, self.qrels)["nDCG@10"]
@@ -332,46 +445,71 @@ def _evaluate(encoder: Encoder, name: str) -> dict:
 
 
 def query_states(
-    encoder: Encoder, texts: list[str], batch_size: int = 128
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Backbone states of queries, tokenized as at search time, shape (n, query_len, hidden),
-    and ``Q_mask`` (n, query_len).
+    encoder: Encoder, texts: list[str], batch_size: int = 128, layer: int = -1
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Backbone states (of ``layer``) of queries, tokenized as at search time, shape
+    (n, query_len, hidden), ``Q_mask`` and ``attention_mask`` (n, query_len).
 
     Queries go through the backbone in batches of similar length (padding only to each
-    batch's longest); padded positions come back as zero vectors.
+    batch's longest); positions that neither score nor are attended come back as zeros.
     """
     tok = encoder.tokenize_queries(texts)
     states = torch.zeros(*tok["input_ids"].shape, encoder.backbone.config.hidden_size)
     Q_mask = torch.zeros(tok["input_ids"].shape, dtype=torch.bool)
+    attention = torch.zeros(tok["input_ids"].shape, dtype=torch.long)
     order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))  # by characters: a stable order
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         tok = encoder.tokenize_queries([texts[i] for i in rows])
         hidden = encoder.backbone_states(
-            tok["input_ids"], tok["attention_mask"], batch_size
+            tok["input_ids"], tok["attention_mask"], batch_size, layer
         ).float()  # (b, len, hidden)
-        states[rows, : hidden.shape[1]] = hidden * tok["Q_mask"].unsqueeze(-1)
+        used = (tok["Q_mask"] | tok["attention_mask"].bool()).unsqueeze(-1)
+        states[rows, : hidden.shape[1]] = hidden * used
         Q_mask[rows, : hidden.shape[1]] = tok["Q_mask"]
-    return states, Q_mask
+        attention[rows, : hidden.shape[1]] = tok["attention_mask"]
+    return states, Q_mask, attention
 
 
 def _doc_states(
     keep: np.ndarray, backbone_docs: dict, doc_indices: list[int], skip_first: list[int]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Backbone states of some documents, padded; ``keep`` (n_tokens,) marks tokens not on
-    the skiplist, and for title pairs the title's tokens right after [CLS] are masked too."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Backbone states of some documents, padded, the MaxSim mask and the attention mask.
+
+    ``keep`` (n_tokens,) marks tokens not on the skiplist; for title pairs the title's
+    tokens right after [CLS] are left out of MaxSim too (but still attended).
+    """
     offsets, hidden = backbone_docs["offsets"], backbone_docs["hidden"]
     lengths = [int(offsets[i + 1] - offsets[i]) for i in doc_indices]
     width = max(lengths)
     states = torch.zeros(len(doc_indices), width, hidden.shape[1])
     mask = torch.zeros(len(doc_indices), width, dtype=torch.bool)
+    attention = torch.zeros(len(doc_indices), width, dtype=torch.long)
     for row, (i, n, skip) in enumerate(zip(doc_indices, lengths, skip_first)):
         states[row, :n] = torch.from_numpy(hidden[offsets[i] : offsets[i + 1]].astype(np.float32))
+        attention[row, :n] = 1
         mask[row, :n] = torch.from_numpy(keep[offsets[i] : offsets[i + 1]])
         mask[row, 1 : 1 + skip] = False
         if not mask[row].any():
             mask[row, 0] = True  # keep [CLS] so the document still has a vector
-    return states, mask
+    return states, mask, attention
+
+
+@torch.no_grad()
+def _through(tower: Tower, backbone_docs: dict, batch_size: int = 32) -> dict:
+    """``backbone_docs`` (states of the layer below ``tower``) as the last layer's states."""
+    if not len(tower.layers):
+        return backbone_docs
+    offsets = backbone_docs["offsets"]
+    out = np.empty(backbone_docs["hidden"].shape, dtype=np.float16)
+    lengths = torch.from_numpy(np.diff(offsets))
+    for rows in length_batches(lengths, batch_size, descending=True):
+        docs = rows.tolist()
+        states, _, attention = _doc_states(np.ones(len(out), bool), backbone_docs, docs, [0] * len(docs))
+        hidden = tower(states, attention)
+        for row, i in enumerate(docs):
+            out[offsets[i] : offsets[i + 1]] = hidden[row, : lengths[i]].numpy()
+    return {**backbone_docs, "hidden": out}
 
 
 def start_weight(config: TrainConfig, hidden: np.ndarray) -> torch.Tensor:

@@ -104,3 +104,84 @@ def test_identity_start_mean_score_and_mixing(tiny_train_collection, tmp_path):
     assert torch.equal(weight, torch.eye(384)) == (card["best_epoch"] == 0)
     with pytest.raises(ValueError, match="score must be"):
         train(TrainConfig(score="max"), out=None, progress=False)
+
+
+def test_without_a_dev_split_the_last_epoch_is_kept(tiny_train_collection):
+    config = TrainConfig(
+        collection=str(tiny_train_collection),
+        epochs=2,
+        batch_size=4,
+        title_pairs=12,
+        bm25_depth=5,
+        dev_fraction=0.0,
+        dim=384,
+        init="identity",
+        score="mean",
+        temperature=0.02,
+    )
+    card = train(config, out=None, progress=False, evaluate_test=False)
+    assert card["best_epoch"] == 2 and card["data"]["dev_queries"].endswith(" 0 held-out queries")
+
+
+@pytest.mark.parametrize("trains", ["top", "all"])
+def test_trained_layers_over_cached_states_reproduce_the_backbone(trains):
+    from lateint.checkpoints import load_encoder
+    from lateint.train import Tower, query_states, trained_layers
+
+    encoder = load_encoder("minilm-zeroshot")
+    tower = Tower(encoder.backbone, trained_layers(TrainConfig(trains=trains), encoder.backbone)).eval()
+    texts = ["what makes bread rise", "yeast", "the role of gluten in the structure of dough"]
+    below, Q_mask, attention = query_states(encoder, texts, layer=tower.below)
+    last, _, _ = query_states(encoder, texts)
+    with torch.no_grad():
+        rebuilt = tower(below, attention) * Q_mask.unsqueeze(-1)
+    torch.testing.assert_close(rebuilt, last, atol=1e-4, rtol=0)
+    assert len(tower.layers) == (1 if trains == "top" else 6)
+
+
+def test_training_the_top_layer_stores_only_it_and_loads_over_the_backbone(tiny_train_collection, tmp_path):
+    from safetensors.torch import load_file
+
+    from lateint.checkpoints import load_encoder, load_head, minilm_id
+
+    config = TrainConfig(
+        collection=str(tiny_train_collection),
+        epochs=1,
+        batch_size=4,
+        title_pairs=12,
+        bm25_depth=5,
+        dev_fraction=0.25,
+        trains="top",
+        layer_lr=1e-3,
+    )
+    cards = [train(config, out=tmp_path / f"top{i}", progress=False, evaluate_test=False) for i in range(2)]
+    state = [load_file(tmp_path / f"top{i}" / "head.safetensors") for i in range(2)]
+    assert all(torch.equal(state[0][k], state[1][k]) for k in state[0]), "two runs differ"
+    assert set(state[0]) - {"projection.weight"} and all(
+        k.startswith("encoder.layer.5.") for k in state[0] if k != "projection.weight"
+    )
+    assert cards[0]["trainable_parameters"] == sum(v.numel() for v in state[0].values())
+    assert cards[0]["peak_memory_mb"] > 0 and cards[0]["train_config"]["trains"] == "top"
+
+    trained, base = load_head(tmp_path / "top0"), load_encoder("minilm-zeroshot")
+    changed = {
+        k
+        for k, v in trained.backbone.state_dict().items()
+        if not torch.equal(v, base.backbone.state_dict()[k])
+    }
+    assert bool(changed) == (cards[0]["best_epoch"] > 0)  # the start itself is kept when it wins on dev
+    assert changed <= set(state[0])
+    assert trained.backbone_id != minilm_id()  # cached backbone states are not shared with the frozen one
+
+    (tmp_path / "bad").mkdir()
+    for name in ("config.json", "card.json"):
+        shutil.copy(tmp_path / "top0" / name, tmp_path / "bad" / name)
+    from safetensors.torch import save_file
+
+    save_file({**state[0], "encoder.layer.9.nope": torch.zeros(2)}, tmp_path / "bad" / "head.safetensors")
+    from lateint.checkpoints import CheckpointError
+
+    with pytest.raises(CheckpointError, match="do not fit the backbone"):
+        load_head(tmp_path / "bad")
+    with pytest.raises(ValueError, match="trains must be"):
+        train(TrainConfig(trains="middle"), out=None, progress=False)
