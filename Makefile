@@ -15,7 +15,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 JB := $(BIN)/jupyter-book build --all . --warningiserror --keep-going
 
-.PHONY: setup browser book check-site site-smoke test bench bench-peers bench-heads train train-patches clean
+.PHONY: setup browser book check-site site-smoke test bench bench-peers bench-heads bench-thinking train train-patches clean
 
 setup: $(VENV)/.installed
 
@@ -54,6 +54,9 @@ bench-peers: setup  # lateint's index beside MUVERA, Qdrant's engine and LanceDB
 
 bench-heads: setup  # which head to ship: SciFact against Cranfield for trained, untrained and mixed heads (about 30 minutes)
 	$(BIN)/python bench/heads.py
+
+bench-thinking: setup  # [MASK] tokens for heads and top layers trained with and without them (about 45 minutes)
+	$(BIN)/python bench/thinking.py
 
 train: setup
 	$(BIN)/python -m lateint.train

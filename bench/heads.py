@@ -9,7 +9,7 @@ heads, and weight-space interpolations between start and trained head (WiSE-FT),
 beside the shipped head. One JSON line per head, then the rule (chapter 2b states it):
 Cranfield must not fall below zero-shot, and of the heads that hold it, the one with the
 best SciFact test is chosen (the target being >= 0.75). The record is written to
-``lateint/heads/selection.json``, which chapter 2b reads.
+``lateint/experiments/records/heads.json``, which chapter 2b reads.
 
 Run with ``make bench-heads`` (SciFact and Cranfield must be present; about 30 minutes
 on 2 cores, most of it the two trainings).
@@ -18,9 +18,6 @@ on 2 cores, most of it the two trainings).
 from __future__ import annotations
 
 import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from provenance import provenance, write
 from safetensors.torch import load_file
 
 from lateint import data, load_encoder
@@ -39,7 +37,6 @@ from lateint.train import TrainConfig, frozen_encoder, mix, start_weight, train
 
 COLLECTIONS = ("scifact", "cranfield")
 SCIFACT_TARGET = 0.75
-RECORD = Path(__file__).parents[1] / "lateint" / "heads" / "selection.json"
 MIXES = {384: (0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.75), 128: (0.25, 0.5, 0.75)}
 
 
@@ -113,26 +110,15 @@ def main() -> int:
             if k in ("score", "temperature", "dev_fraction", "title_pairs", "epochs")
         },
         "rows": rows,
-        "command": "make bench-heads",
-        "commit": _commit(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads",
-        "torch": torch.__version__,
-        "date": time.strftime("%Y-%m-%d"),
-        "wall_seconds": round(time.perf_counter() - started, 1),
+        **provenance("make bench-heads", started),
     }
-    RECORD.write_text(json.dumps(record, indent=1) + "\n")
-    print(json.dumps({k: record[k] for k in ("bench", "rule", "chosen", "wall_seconds")}))
-    return 0
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    path = write("heads", record)
+    print(
+        json.dumps(
+            {**{k: record[k] for k in ("bench", "rule", "chosen", "wall_seconds")}, "record": str(path)}
         )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    )
+    return 0
 
 
 if __name__ == "__main__":

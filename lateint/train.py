@@ -561,9 +561,12 @@ def main(argv: list[str] | None = None) -> int:
         default=HEADS / "lateint-minilm",
         help="folder for head.safetensors, config.json, card.json",
     )
+    parser.add_argument(
+        "--skip-test", action="store_true", help="do not evaluate on SciFact test and Cranfield afterwards"
+    )
     args = vars(parser.parse_args(argv))
-    out = args.pop("out")
-    card = train(TrainConfig(**args), out=out)
+    out, skip_test = args.pop("out"), args.pop("skip_test")
+    card = train(TrainConfig(**args), out=out, evaluate_test=not skip_test)
     print(json.dumps({k: card[k] for k in ("best_epoch", "steps", "wall_seconds", "test") if k in card}))
     return 0
 

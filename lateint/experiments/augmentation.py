@@ -97,12 +97,49 @@ def sweep(
             return maxsim(q, D, D_mask, q_mask)
 
         query_ms = timing.median_ms(one_query, collection.query_texts[:timing_queries], warmup=1)
+        per_query = metrics.per_query(run, collection.qrels)
         rows.append(
             {
                 "n_masks": n,
                 "attend": attend if n else None,
-                **metrics.evaluate(run, collection.qrels),
+                **{name: float(np.mean(list(values.values()))) for name, values in per_query.items()},
                 "query_ms": query_ms,
+                "per_query_nDCG@10": per_query["nDCG@10"],
+            }
+        )
+    return rows
+
+
+def effect_by_length(
+    encoder: Encoder, collection: Collection, points: list[dict], n_masks: int = 32, buckets: int = 3
+) -> list[dict]:
+    """The mask effect per query length: judged queries split into ``buckets`` equal parts
+    by word-piece count (terciles by default, shortest first), and in each the mean
+    nDCG@10 without masks and with ``n_masks`` attended masks (from :func:`sweep`'s rows).
+
+    Tests the idea that masks work as term re-weighting and matter most for short queries.
+    """
+    found = {p["n_masks"]: p["per_query_nDCG@10"] for p in points if p["attend"] is not False}
+    if 0 not in found or n_masks not in found:
+        raise ValueError(f"the sweep needs points at 0 and {n_masks} attended masks; it has {sorted(found)}")
+    without, masked = found[0], found[n_masks]
+    pieces = {
+        q: len(encoder.tokenizer.tokenize(t))
+        for q, t in zip(collection.query_ids, collection.query_texts)
+        if q in collection.qrels
+    }
+    order = sorted(pieces, key=lambda q: (pieces[q], q))
+    rows = []
+    for part in np.array_split(np.array(order, dtype=object), buckets):
+        lengths = [pieces[q] for q in part]
+        base, after = np.mean([without[q] for q in part]), np.mean([masked[q] for q in part])
+        rows.append(
+            {
+                "word_pieces": (min(lengths), max(lengths)),
+                "queries": len(part),
+                "without": float(base),  # mean nDCG@10
+                "with": float(after),
+                "change": float(after - base),
             }
         )
     return rows

@@ -1,0 +1,42 @@
+"""Where a bench record came from: command, commit, machine, date, wall time."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+
+RECORDS = Path(__file__).parents[1] / "lateint" / "experiments" / "records"
+
+
+def provenance(command: str, started: float) -> dict:
+    """``started``: the bench's ``time.perf_counter()`` at its start."""
+    return {
+        "command": command,
+        "commit": _commit(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads",
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%d"),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def write(name: str, record: dict) -> Path:
+    path = RECORDS / f"{name}.json"
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return path
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
