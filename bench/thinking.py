@@ -116,6 +116,7 @@ def main() -> int:
         "device": "CPU",
         "train_config": asdict(BASE),
         "trained_masks": TRAINED_MASKS,
+        "collections": list(COLLECTIONS),
         "counts": list(COUNTS),
         "rows": rows,
         **provenance("make bench-thinking", started),

@@ -80,6 +80,9 @@ class TrainConfig:
     init: str = (
         "pca"  # the head's start: "pca" (top directions of the token states) or "identity" (dim = 384)
     )
+    # the saved head lies this far from the start toward the trained weights (WiSE-FT,
+    # see ``mix``); 1 saves the trained head itself
+    mix: float = 1.0
     bm25_depth: int = 30  # hard negatives are drawn from BM25's top-N non-relevant documents
     # of SciFact train queries, held out for choosing the epoch; 0 trains on all of them
     # and keeps the last epoch
@@ -115,6 +118,8 @@ def train(
         raise ValueError(f"score must be 'sum' or 'mean', not {config.score!r}")
     if config.trains not in TRAINS:
         raise ValueError(f"trains must be one of {TRAINS}, not {config.trains!r}")
+    if config.mix != 1.0 and config.trains != "head":
+        raise ValueError("mix interpolates the head only: use it with trains='head'")
     started = time.perf_counter()
     _seed(config.seed)
     encoder = frozen_encoder(config)
@@ -133,10 +138,19 @@ def train(
     examples = training_examples(config, corpus, encoder, rng)
     negatives = hard_negatives(corpus, examples, config.bm25_depth)
     projection = torch.nn.Linear(encoder.backbone.config.hidden_size, config.dim, bias=False)
-    projection.weight.data.copy_(start_weight(config, backbone_docs["hidden"]))
+    # the start is read off the last layer's states, whatever the training reads
+    last = (
+        backbone_docs
+        if tower.below == -1
+        else encoder.backbone_corpus(corpus.doc_texts, corpus.fingerprint())
+    )
+    start = start_weight(config, last["hidden"])
+    projection.weight.data.copy_(start)
     history, steps, best_epoch = fit(
         config, encoder, corpus, backbone_docs, examples, negatives, projection, tower, rng, progress
     )
+    if config.mix != 1.0:
+        projection.weight.data.copy_(mix(start, projection.weight.detach(), config.mix))
     head_config = replace(encoder.config, dim=config.dim, mask_punctuation=True)
     card = _card(config, corpus, examples, encoder, steps, best_epoch, history, projection, tower)
     card["wall_seconds"] = round(time.perf_counter() - started, 1)
@@ -349,7 +363,10 @@ def _card(
         "backbone": minilm_id()
         + (f", layers {tower.first}+ trained, the rest frozen" if layers else ", frozen"),
         "trained": f"projection {hidden} -> {config.dim}"
-        + (f" and the top {layers} transformer layer(s)" if layers else ""),
+        + (f" and the top {layers} transformer layer(s)" if layers else "")
+        + (
+            f"; saved {config.mix:g} of the way from the start to the trained head" if config.mix != 1 else ""
+        ),
         "trainable_parameters": sum(p.numel() for part in (projection, tower) for p in part.parameters()),
         "data": {
             "train_queries": f"{corpus.name} {config.split} split, {examples.train_queries} queries",

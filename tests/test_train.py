@@ -1,6 +1,7 @@
 import hashlib
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 import torch
@@ -185,3 +186,31 @@ def test_training_the_top_layer_stores_only_it_and_loads_over_the_backbone(tiny_
         load_head(tmp_path / "bad")
     with pytest.raises(ValueError, match="trains must be"):
         train(TrainConfig(trains="middle"), out=None, progress=False)
+
+
+def test_mix_saves_the_head_that_far_from_the_start(tiny_train_collection, tmp_path):
+    from safetensors.torch import load_file
+
+    config = TrainConfig(
+        collection=str(tiny_train_collection),
+        epochs=1,
+        batch_size=4,
+        title_pairs=12,
+        bm25_depth=5,
+        dev_fraction=0.0,
+        dim=384,
+        init="identity",
+        score="mean",
+        temperature=0.02,
+    )
+    weights = {}
+    for alpha in (1.0, 0.25):
+        card = train(
+            replace(config, mix=alpha), out=tmp_path / str(alpha), progress=False, evaluate_test=False
+        )
+        weights[alpha] = load_file(tmp_path / str(alpha) / "head.safetensors")["projection.weight"]
+    assert not torch.equal(weights[1.0], torch.eye(384))
+    torch.testing.assert_close(weights[0.25], 0.75 * torch.eye(384) + 0.25 * weights[1.0])
+    assert "0.25 of the way" in card["trained"]
+    with pytest.raises(ValueError, match="mix interpolates the head only"):
+        train(replace(config, trains="top", mix=0.5), out=None, progress=False)
