@@ -4,8 +4,11 @@ Names this package knows:
 
 - ``"minilm-zeroshot"``: all-MiniLM-L6-v2's own token vectors (384-d), no markers,
   no query augmentation, no skiplist. A model never trained for MaxSim: the baseline.
-- ``"lateint-minilm"``: the same frozen backbone with the late-interaction head that
-  ``lateint.train`` trains (a 384 -> 128 projection), shipped in ``lateint/heads``.
+- ``"lateint-minilm-384"`` (the default): the same frozen backbone with a 384 -> 384
+  head trained by ``lateint.train`` and mixed back toward zero-shot, the head chapter
+  2b's rule chooses (never below zero-shot off SciFact); shipped in ``lateint/heads``.
+- ``"lateint-minilm"``: a 384 -> 128 head, the one the book's chapters run (a third of
+  the bytes; better on SciFact, worse off it).
 
 Any other argument is a local folder or a hub id, in one of two layouts:
 
@@ -32,6 +35,7 @@ from safetensors.torch import load_file
 from .encoder import Encoder, EncoderConfig
 
 HEADS = Path(__file__).parent / "heads"
+DEFAULT = "lateint-minilm-384"
 ZEROSHOT = EncoderConfig(
     query_maxlen=256,
     dim=None,
@@ -71,7 +75,7 @@ def load_backbone(path: Path):
     return model.eval(), tokenizer
 
 
-def load_encoder(name_or_path: str = "lateint-minilm", **config_overrides) -> Encoder:
+def load_encoder(name_or_path: str = DEFAULT, **config_overrides) -> Encoder:
     name_or_path = str(name_or_path)
     if name_or_path == "minilm-zeroshot":
         backbone, tokenizer = load_backbone(minilm_path())
@@ -81,8 +85,8 @@ def load_encoder(name_or_path: str = "lateint-minilm", **config_overrides) -> En
                 "minilm-zeroshot has no projection: its dim is the backbone's (leave dim unset)"
             )
         return Encoder(backbone, tokenizer, None, config, "minilm-zeroshot", minilm_id())
-    if name_or_path == "lateint-minilm":
-        return load_head(HEADS / "lateint-minilm", **config_overrides)
+    if name_or_path in shipped_heads():
+        return load_head(HEADS / name_or_path, **config_overrides)
     folder = _local_or_hub(name_or_path)
     if (folder / "modules.json").is_file():
         return load_pylate(folder, **config_overrides)
@@ -229,7 +233,7 @@ def _local_or_hub(name_or_path: str) -> Path:
     if name_or_path.count("/") != 1 or name_or_path.startswith((".", "/", "~")):
         raise CheckpointError(
             f"unknown model {name_or_path!r}: not a folder, not a hub id (org/name), and not one of "
-            "'lateint-minilm', 'minilm-zeroshot'"
+            f"{['minilm-zeroshot', *shipped_heads()]}"
         )
     try:
         from huggingface_hub import snapshot_download
@@ -252,6 +256,11 @@ def _local_or_hub(name_or_path: str) -> Path:
             f"and the hub said {type(e).__name__}: {reason}. Download it where there is network and pass "
             "the folder's path."
         ) from None
+
+
+def shipped_heads() -> list[str]:
+    """Names of the heads shipped in ``lateint/heads`` (``load_encoder`` takes them)."""
+    return sorted(p.parent.name for p in HEADS.glob("*/head.safetensors"))
 
 
 def load_head(folder: Path, **config_overrides) -> Encoder:

@@ -12,7 +12,7 @@ import sys
 import warnings
 
 from . import data, evaluate
-from .checkpoints import CheckpointError, load_encoder
+from .checkpoints import DEFAULT, CheckpointError, load_encoder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--split", default="test", help="qrels split to evaluate (default: test)")
     ev.add_argument("--methods", default="bm25,dense,late", help="comma-separated subset of bm25,dense,late")
     ev.add_argument(
-        "--model", default="lateint-minilm", help="encoder for dense and late (name or checkpoint folder)"
+        "--model",
+        default=DEFAULT,
+        help=f"encoder for dense and late (name or checkpoint folder; default {DEFAULT})",
     )
     ev.add_argument("--max-queries", type=int, default=None, help="evaluate only the first N judged queries")
     args = parser.parse_args(argv)

@@ -36,6 +36,7 @@ import copy
 import json
 import random
 import resource
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -111,9 +112,11 @@ def train(
     out: Path | None = HEADS / "lateint-minilm",
     progress: bool = True,
     evaluate_test: bool = True,
+    command: str | None = None,
 ) -> dict:
     """Train, keep the best dev epoch, write ``head.safetensors``, ``config.json`` and
-    ``card.json`` to ``out`` (unless None); return the card."""
+    ``card.json`` to ``out`` (unless None); return the card. ``command``: how this run
+    was started, for the card."""
     if config.score not in ("sum", "mean"):
         raise ValueError(f"score must be 'sum' or 'mean', not {config.score!r}")
     if config.trains not in TRAINS:
@@ -152,7 +155,11 @@ def train(
     if config.mix != 1.0:
         projection.weight.data.copy_(mix(start, projection.weight.detach(), config.mix))
     head_config = replace(encoder.config, dim=config.dim, mask_punctuation=True)
-    card = _card(config, corpus, examples, encoder, steps, best_epoch, history, projection, tower)
+    card = {
+        "model": Path(out).name if out is not None else None,
+        **({"command": command} if command else {}),
+        **_card(config, corpus, examples, encoder, steps, best_epoch, history, projection, tower),
+    }
     card["wall_seconds"] = round(time.perf_counter() - started, 1)
     card["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     if evaluate_test:
@@ -359,7 +366,6 @@ def _card(
     hidden = encoder.backbone.config.hidden_size
     layers = len(tower.layers)
     return {
-        "model": "lateint-minilm",
         "backbone": minilm_id()
         + (f", layers {tower.first}+ trained, the rest frozen" if layers else ", frozen"),
         "trained": f"projection {hidden} -> {config.dim}"
@@ -583,7 +589,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = vars(parser.parse_args(argv))
     out, skip_test = args.pop("out"), args.pop("skip_test")
-    card = train(TrainConfig(**args), out=out, evaluate_test=not skip_test)
+    command = "python -m lateint.train " + " ".join(argv if argv is not None else sys.argv[1:])
+    card = train(TrainConfig(**args), out=out, evaluate_test=not skip_test, command=command.strip())
     print(json.dumps({k: card[k] for k in ("best_epoch", "steps", "wall_seconds", "test") if k in card}))
     return 0
 
