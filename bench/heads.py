@@ -20,13 +20,12 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import torch
-from provenance import provenance, write
+from provenance import begin, provenance, write
 from safetensors.torch import load_file
 
 from lateint import data, load_encoder
@@ -55,7 +54,7 @@ def measure(encoder: Encoder) -> dict:
 
 
 def main() -> int:
-    started = time.perf_counter()
+    started = begin()
     warnings.simplefilter("ignore")
     if not all(data.available(name) for name in COLLECTIONS):
         print(json.dumps({"bench": "heads", "skipped": "SciFact and Cranfield are needed: set LATEINT_DATA"}))

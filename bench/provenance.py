@@ -14,11 +14,21 @@ import torch
 RECORDS = Path(__file__).parents[1] / "lateint" / "experiments" / "records"
 
 
+COMMIT_AT_START = None  # set by ``begin``: the code that ran, not where HEAD is at the end
+
+
+def begin() -> float:
+    """Call first: notes the commit and returns the start time for :func:`provenance`."""
+    global COMMIT_AT_START
+    COMMIT_AT_START = _commit()
+    return time.perf_counter()
+
+
 def provenance(command: str, started: float) -> dict:
-    """``started``: the bench's ``time.perf_counter()`` at its start."""
+    """``started``: what :func:`begin` returned."""
     return {
         "command": command,
-        "commit": _commit(),
+        "commit": COMMIT_AT_START or _commit(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads",
         "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d"),

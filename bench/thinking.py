@@ -22,12 +22,11 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from provenance import provenance, write
+from provenance import begin, provenance, write
 
 from lateint import data, evaluate
 from lateint.checkpoints import load_head
@@ -83,7 +82,7 @@ def measure(folder: Path, collections: dict[str, data.Collection]) -> dict:
 
 
 def main() -> int:
-    started = time.perf_counter()
+    started = begin()
     warnings.simplefilter("ignore")
     if not all(data.available(name) for name in COLLECTIONS):
         print(

@@ -58,6 +58,15 @@ EXPECTED = {
         "dev_best": (0.0, 1.0),
         "train_steps": (1, 10**6),
         "smoke_steps": (1, 1000),
+        # from the stored bench records
+        "chosen_scifact": (0.3, 1.0),
+        "chosen_cranfield": (0.2, 1.0),
+        "rule_zeroshot_cranfield": (0.2, 1.0),
+        "heads_tried": (3, 100),
+        "heads_both": (0, 100),
+        "top_minutes": (0.0, 600),
+        "top_peak_gb": (0.1, 128),
+        "top_over_head_time": (0.1, 1000),
         "size_ratio": (
             3.0,
             4.0,
@@ -87,6 +96,10 @@ EXPECTED = {
         "d_fp16": (-0.5, 0.5),  # half precision moves nDCG@10 by less than half a point
         "d_int8": (-1.0, 1.0),
         "best20_bytes": (1, 20),
+        "default_dim": (384, 384),  # the default head keeps every dimension
+        "default_fp16_bytes": (768, 768),
+        "default_res2_bytes": (98, 98),  # 2-byte centroid id + 384 dimensions x 2 bits
+        "default_fp16_ratio": (3, 3),
     },
     "book/05_thinking_tokens": {
         "ex_vectors": (6, 32),  # word pieces + [CLS] + [SEP] + 3 masks: at least the post's 6
@@ -98,6 +111,8 @@ EXPECTED = {
         "main_sweep_base": (0.3, 1.0),
         "main_sweep_best": (0.3, 1.0),
         "main_sweep_ms_ratio": (0.5, 1000),
+        "short_cases": (1, 20),  # this page's model on each collection, then the stored variants
+        "short_held": (0, 20),
     },
     "book/06_colpali": {
         "colpali_vectors": (1030, 1030),
