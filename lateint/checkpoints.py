@@ -10,7 +10,8 @@ Names this package knows:
 - ``"lateint-minilm"``: a 384 -> 128 head, the one the book's chapters run (a third of
   the bytes; better on SciFact, worse off it).
 
-Any other argument is a local folder or a hub id, in one of two layouts:
+Any other argument is a local folder or a hub id: a head folder that
+``python -m lateint.train --out`` wrote, or one of two layouts:
 
 - colbert-ai (e.g. colbert-ir/colbertv2.0): a BERT checkpoint whose weights also hold
   ``linear.weight`` (the projection) and whose ``artifact.metadata`` holds settings
@@ -88,6 +89,8 @@ def load_encoder(name_or_path: str = DEFAULT, **config_overrides) -> Encoder:
     if name_or_path in shipped_heads():
         return load_head(HEADS / name_or_path, **config_overrides)
     folder = _local_or_hub(name_or_path)
+    if (folder / "head.safetensors").is_file():  # a head written by lateint.train
+        return load_head(folder, **config_overrides)
     if (folder / "modules.json").is_file():
         return load_pylate(folder, **config_overrides)
     if (folder / "artifact.metadata").is_file() or _has_tensor(folder, "linear.weight"):

@@ -196,7 +196,6 @@ class Tower(torch.nn.Module):
             copy.deepcopy(layer) for layer in backbone.encoder.layer[self.first :]
         )
         self.backbone_config = backbone.config
-        self.start = cache.array_key(self._flat().numpy()) if n else None
 
     def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """(n, len, hidden) states of layer ``below`` -> the last layer's, as the backbone computes them."""

@@ -25,6 +25,7 @@ from .. import encoder as encoder_module
 from .. import vectors as vectors_module
 from ..data import Collection
 from ..encoder import Encoder
+from ..evaluate import run_method
 from ..vectors import TokenVectors
 
 
@@ -95,6 +96,19 @@ def evaluate(
     """
     if storage.method == "residual" and centroids is None:
         raise ValueError("residual codes need centroids (e.g. LateIndex.centroids)")
+    n_tokens = len(vectors.vectors)
+    if storage.method == "fp32" and storage.pool_factor == 1:
+        # the vectors as they are: exhaustive MaxSim, the ranking ``run_method`` caches
+        # (the comparison chapter's), so it is not computed a second time
+        late = run_method("late", collection, encoder, k=k)
+        nbytes = 4 * vectors.dim * n_tokens
+        return {
+            "label": storage.label,
+            "bytes_per_token": nbytes / n_tokens,
+            "vectors_per_token": 1.0,
+            "MB": nbytes / 1e6,
+            **late.metrics,
+        }
     key = cache.key_for(
         storage=asdict(storage),
         model=encoder.fingerprint(),
@@ -121,7 +135,6 @@ def evaluate(
     run = metrics.run_from_topk(
         collection.query_ids, collection.doc_ids, stored.arrays["scores"], stored.arrays["indices"]
     )
-    n_tokens = len(vectors.vectors)
     meta = stored.meta
     return {
         "label": storage.label,
