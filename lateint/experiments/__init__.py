@@ -11,5 +11,7 @@ checks). In the order the chapters use them:
 - ``size``: bytes per token and quality for each storage (chapter 4).
 - ``augmentation``: query augmentation with [MASK] tokens, swept and inspected (chapter 5).
 - ``published``: figures from papers that chapters set beside their own, with sources.
+- ``records``: results of benches too long for a page build (``bench/``), with their provenance
+  (chapters 2b, 5).
 - ``report``: HTML tables (best values marked, long ones folded), glue of many values, page timing.
 """
