@@ -100,14 +100,13 @@ def run_method(
         collection.query_ids, collection.doc_ids, stored.arrays["scores"], stored.arrays["indices"]
     )
     per_query = metrics.per_query(run, collection.qrels)
-    means = {name: float(np.mean(list(v.values()))) for name, v in per_query.items()}
     model = "" if lexical else (encoder.name if method == "late" else f"{encoder.backbone_id}, mean-pooled")
     meta = stored.meta
     extra = {"n_doc_tokens": meta["n_doc_tokens"], "dim": meta["dim"]} if method == "late" else {}
     return Result(
         method,
         model,
-        means,
+        metrics.means(per_query),
         per_query,
         run,
         meta["index_bytes"],

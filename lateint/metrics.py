@@ -55,7 +55,16 @@ def evaluate(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]])
     """
     if not qrels:
         raise ValueError("no judged queries to evaluate")
-    return {name: float(np.mean(list(values.values()))) for name, values in per_query(run, qrels).items()}
+    return means(per_query(run, qrels))
+
+
+def means(values: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Each measure's mean over queries, from :func:`per_query`'s values.
+
+    >>> means({"nDCG@10": {"q": 1.0, "p": 0.5}})
+    {'nDCG@10': 0.75}
+    """
+    return {name: float(np.mean(list(by_query.values()))) for name, by_query in values.items()}
 
 
 def first_relevant_rank(

@@ -102,7 +102,7 @@ def sweep(
             {
                 "n_masks": n,
                 "attend": attend if n else None,
-                **{name: float(np.mean(list(values.values()))) for name, values in per_query.items()},
+                **metrics.means(per_query),
                 "query_ms": query_ms,
                 "per_query_nDCG@10": per_query["nDCG@10"],
             }
