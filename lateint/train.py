@@ -525,9 +525,10 @@ def _through(tower: Tower, backbone_docs: dict, batch_size: int = 32) -> dict:
     offsets = backbone_docs["offsets"]
     out = np.empty(backbone_docs["hidden"].shape, dtype=np.float16)
     lengths = torch.from_numpy(np.diff(offsets))
+    every_token = np.ones(len(out), dtype=bool)  # the MaxSim mask is not used here
     for rows in length_batches(lengths, batch_size, descending=True):
         docs = rows.tolist()
-        states, _, attention = _doc_states(np.ones(len(out), bool), backbone_docs, docs, [0] * len(docs))
+        states, _, attention = _doc_states(every_token, backbone_docs, docs, [0] * len(docs))
         hidden = tower(states, attention)
         for row, i in enumerate(docs):
             out[offsets[i] : offsets[i + 1]] = hidden[row, : lengths[i]].numpy()
