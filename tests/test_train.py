@@ -32,15 +32,18 @@ def tiny_train_collection(tmp_path):
     return root
 
 
+def tiny_config(collection, **settings) -> TrainConfig:
+    """Training settings small enough for the built-in collection: batches of 4, 12 title
+    pairs, hard negatives from BM25's top 5."""
+    return TrainConfig(collection=str(collection), batch_size=4, title_pairs=12, bm25_depth=5, **settings)
+
+
 def test_training_is_deterministic_and_writes_a_loadable_head(tiny_train_collection, tmp_path):
     # ColBERT's way ([MASK]-padded queries); the chapter's smoke run trains the default way.
-    config = TrainConfig(
-        collection=str(tiny_train_collection),
+    config = tiny_config(
+        tiny_train_collection,
         split="train",
         epochs=2,
-        batch_size=4,
-        title_pairs=12,
-        bm25_depth=5,
         dev_fraction=0.25,
         query_augmentation=True,
         query_maxlen=32,
@@ -84,12 +87,9 @@ def test_identity_start_mean_score_and_mixing(tiny_train_collection, tmp_path):
     with pytest.raises(ValueError, match="shapes differ"):
         mix(a, torch.ones(3, 2), 0.5)
 
-    config = TrainConfig(
-        collection=str(tiny_train_collection),
+    config = tiny_config(
+        tiny_train_collection,
         epochs=1,
-        batch_size=4,
-        title_pairs=12,
-        bm25_depth=5,
         dev_fraction=0.25,
         dim=384,
         init="identity",
@@ -108,12 +108,9 @@ def test_identity_start_mean_score_and_mixing(tiny_train_collection, tmp_path):
 
 
 def test_without_a_dev_split_the_last_epoch_is_kept(tiny_train_collection):
-    config = TrainConfig(
-        collection=str(tiny_train_collection),
+    config = tiny_config(
+        tiny_train_collection,
         epochs=2,
-        batch_size=4,
-        title_pairs=12,
-        bm25_depth=5,
         dev_fraction=0.0,
         dim=384,
         init="identity",
@@ -145,12 +142,9 @@ def test_training_the_top_layer_stores_only_it_and_loads_over_the_backbone(tiny_
 
     from lateint.checkpoints import load_encoder, load_head, minilm_id
 
-    config = TrainConfig(
-        collection=str(tiny_train_collection),
+    config = tiny_config(
+        tiny_train_collection,
         epochs=1,
-        batch_size=4,
-        title_pairs=12,
-        bm25_depth=5,
         dev_fraction=0.25,
         trains="top",
         layer_lr=1e-3,
@@ -197,12 +191,9 @@ def test_training_the_top_layer_stores_only_it_and_loads_over_the_backbone(tiny_
 def test_mix_saves_the_head_that_far_from_the_start(tiny_train_collection, tmp_path):
     from safetensors.torch import load_file
 
-    config = TrainConfig(
-        collection=str(tiny_train_collection),
+    config = tiny_config(
+        tiny_train_collection,
         epochs=1,
-        batch_size=4,
-        title_pairs=12,
-        bm25_depth=5,
         dev_fraction=0.0,
         dim=384,
         init="identity",
