@@ -133,19 +133,24 @@ def search(
     On an Edge shard, ``exact`` scores every point with the original vectors (no graph,
     no quantization); otherwise the shard's HNSW graph (visiting ``hnsw_ef`` nodes) and
     quantized vectors find ``k * oversampling`` candidates, re-scored with the original vectors."""
-    check_query(q, q.shape[-1])
     if _is_shard(target):
         import qdrant_edge as edge
 
+        check_query(q, q.shape[-1])  # rows and zeros; the shard knows its width and checks it below
         params = edge.SearchParams(
             exact=exact,
             hnsw_ef=hnsw_ef,
             quantization=edge.QuantizationSearchParams(rescore=True, oversampling=oversampling),
         )
-        points = target.query(
-            edge.QueryRequest(limit=k, query=edge.Query.Nearest(q.float().numpy()), params=params)
-        )
+        request = edge.QueryRequest(limit=k, query=edge.Query.Nearest(q.float().numpy()), params=params)
+        try:
+            points = target.query(request)
+        except Exception as error:  # the engine's own message names both widths
+            if "dimension" in str(error).lower():
+                raise ValueError(f"q has {q.shape[-1]} dimensions, the shard another: {error}") from error
+            raise
     else:
+        check_query(q, target.get_collection(name).config.params.vectors.size)
         points = target.query_points(name, query=q.float().numpy().tolist(), limit=k).points
     return np.array([p.score for p in points], dtype=np.float32), np.array(
         [p.id for p in points], dtype=np.int64

@@ -93,3 +93,16 @@ def test_a_qdrant_server_returns_lateints_top_10(colbert_style, builtin):
     for row, q in enumerate(unpad(Q, Q_mask)):
         assert qdrant.search(client, "lateint-test", q, k=10)[1].tolist() == top[row].tolist()
     client.delete_collection("lateint-test")
+
+
+def test_a_query_of_another_width_is_refused_by_client_and_shard(colbert_style, builtin, tmp_path):
+    vectors = colbert_style.encode_corpus(builtin.doc_texts[:4])
+    narrow = torch.nn.functional.normalize(torch.randn(3, vectors.dim // 2), dim=-1)
+    client = qdrant_client.QdrantClient(":memory:")
+    qdrant.upload(client, "builtin", vectors, builtin.doc_ids[:4])
+    with pytest.raises(ValueError, match=f"shape \\(query_len, {vectors.dim}\\)"):
+        qdrant.search(client, "builtin", narrow)
+    shard = qdrant.create_shard(tmp_path / "shard", vectors.dim)
+    qdrant.upload(shard, "builtin", vectors, builtin.doc_ids[:4])
+    with pytest.raises(ValueError, match="dimensions"):
+        qdrant.search(shard, "builtin", narrow)
