@@ -12,7 +12,7 @@ def test_table_is_html_with_numbers_right_aligned_and_the_best_in_bold():
     )
     html = t._repr_html_()
     assert html.startswith(
-        '<p><strong>scifact</strong>, 300 queries</p><div class="lateint-table-wrap"><table'
+        '<p><strong>scifact</strong>, 300 queries</p><div class="lateint-table-wrap lateint-scroll"><table'
     )
     assert "<strong>0.744</strong>" in html and "<strong>42.1</strong>" in html
     assert "<strong>0.662</strong>" not in html and "<strong>1,308.0</strong>" not in html
@@ -23,7 +23,7 @@ def test_table_is_html_with_numbers_right_aligned_and_the_best_in_bold():
 def test_collapsed_table_folds_under_a_summary_and_text_form_stays_readable():
     t = report.table(["a"], [["1"], ["2"]], collapsed="All 2 settings")
     assert t._repr_html_().startswith(
-        '<details><summary>All 2 settings</summary><div class="lateint-table-wrap">'
+        '<details><summary>All 2 settings</summary><div class="lateint-table-wrap lateint-scroll">'
     )
     assert repr(t).splitlines() == ["a", "1", "2"]
 

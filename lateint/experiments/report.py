@@ -1,4 +1,4 @@
-"""Showing results on a page: HTML tables and glue of many values at once.
+"""Showing results on a page: HTML tables, glue of many values at once, and claims.
 
 Chapters compute with the library and ``experiments``; this module only formats. A
 table is a header and rows of cells, numbers already formatted as the page should show
@@ -6,12 +6,20 @@ them. Columns whose every cell reads as a number are right-aligned, and ``best``
 the best value of a column in bold (``"max"`` or ``"min"``). Tables are HTML, so every
 renderer shows them as tables; a long one can be collapsed under a summary line.
 
+A claim is a sentence of the page's prose that states a finding ("late interaction
+beats BM25 on SciFact"). ``claim`` checks it on the computed values and fails the build,
+naming the sentence, when they no longer support it; ``make check-site`` then finds the
+sentence on the page word for word. The sentence is written by a person; the code only
+checks it.
+
 Left out: any number's computation, and figures (``plots.py``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
 import time
 import warnings
@@ -84,7 +92,8 @@ class Table:
                 text = html.escape(str(cell))
                 cells.append(f"<td{align(j)}>{f'<strong>{text}</strong>' if i in marked[j] else text}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
-        table = f'<div class="lateint-table-wrap"><table class="lateint-table"><thead><tr>{head}</tr></thead>'
+        table = '<div class="lateint-table-wrap lateint-scroll"><table class="lateint-table">'
+        table += f"<thead><tr>{head}</tr></thead>"
         table += f"<tbody>{''.join(body)}</tbody></table></div>"
         title = f"<p>{_inline_markdown(self.title)}</p>" if self.title else ""
         if self.collapsed:
@@ -145,6 +154,53 @@ class Page:
         )
 
 
+MIN_FONT_PT = 9  # smallest text a figure may carry: legible at the page's width (figures <= 8 in)
+MAX_WIDTH_IN = 8.0  # 800 px at 100 dpi: the page's column shows it without shrinking
+
+
+def check_legible(name: str, fig) -> None:
+    """Refuse a figure wider than the page's column or with text under ``MIN_FONT_PT``.
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(figsize=(4, 3)); _ = ax.set_title("tiny", fontsize=6)
+    >>> check_legible("fig_x", fig)
+    Traceback (most recent call last):
+    ...
+    ValueError: fig_x: text 'tiny' is 6.0 pt; figures need at least 9 pt
+    >>> plt.close(fig)
+    """
+    from matplotlib.text import Text
+
+    if fig.get_figwidth() > MAX_WIDTH_IN + 1e-6:
+        raise ValueError(
+            f"{name}: {fig.get_figwidth():.1f} in wide; the page shows at most {MAX_WIDTH_IN} in unshrunk"
+        )
+    for text in fig.findobj(Text):
+        if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_FONT_PT - 1e-6:
+            raise ValueError(
+                f"{name}: text {text.get_text()[:40]!r} is {text.get_fontsize():.1f} pt; "
+                f"figures need at least {MIN_FONT_PT} pt"
+            )
+
+
+def glue_figure(name: str, fig) -> None:
+    """Glue a legible figure (``check_legible``) under ``name`` for a ``{glue:figure}``,
+    and close it (so it is not shown twice)."""
+    import matplotlib.pyplot as plt
+    from myst_nb import glue
+
+    check_legible(name, fig)
+    glue(name, fig, display=False)
+    plt.close(fig)
+
+
+def markdown(text: str):
+    """A data note (what was loaded, from where) to display as Markdown."""
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
 def glue_all(values: dict[str, object]) -> None:
     """``myst_nb.glue`` each value under its name, without displaying it. NumPy scalars
     are glued as Python numbers: their repr (``np.float64(0.5)``) would not format."""
@@ -152,3 +208,94 @@ def glue_all(values: dict[str, object]) -> None:
 
     for name, value in values.items():
         glue(name, value.item() if isinstance(value, np.generic) else value, display=False)
+
+
+class ClaimError(AssertionError):
+    """A sentence of the page states a finding that the computed values no longer support."""
+
+
+CLAIM_PREFIX = "claim_"
+
+
+def claim(text: str, holds: bool | np.bool_, check: bool = True) -> None:
+    """Check a sentence the page states, and record it for the site check.
+
+    ``text`` is the sentence (or clause) exactly as the page's prose shows it, with no
+    glued number in it; ``holds`` compares computed values (never a literal ``True``).
+    ``check=False`` records the sentence without checking it: for smoke runs and the
+    built-in collection, whose few queries cannot support a finding about a benchmark.
+
+    >>> claim("two is more than one", 2 > 1, check=True) is None
+    True
+    >>> claim("one is more than two", 1 > 2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lateint.experiments.report.ClaimError: The page says 'one is more than two', but the computed values ...
+    """
+    if not isinstance(holds, bool | np.bool_):
+        raise TypeError(f"claim {text!r}: holds must be a comparison's result, got {type(holds).__name__}")
+    if check and not holds:
+        raise ClaimError(
+            f"The page says {text!r}, but the computed values no longer support it: "
+            "rewrite the sentence or find what changed."
+        )
+    try:
+        from myst_nb import glue
+    except ImportError:  # outside a book build (a doctest): checking is all there is to do
+        return
+    digest = hashlib.sha1(text.encode()).hexdigest()[:10]
+    glue(CLAIM_PREFIX + digest, text, display=False)
+
+
+def claims(sentences: dict[str, bool | np.bool_], check: bool = True) -> None:
+    """:func:`claim` for each ``{sentence: holds}``, in order."""
+    for text, holds in sentences.items():
+        claim(text, holds, check)
+
+
+def model_box(encoder, collections=()):
+    """The box at the top of a chapter: which model the page runs and what it was trained
+    on, read from the model's card (a data note: it lists what was loaded).
+
+    ``collections``: the collections the page searches, each said to be in or out of
+    the model's training data.
+    """
+    from IPython.display import HTML
+
+    from ..checkpoints import HEADS
+
+    card_file = HEADS / encoder.name / "card.json"
+    card = json.loads(card_file.read_text()) if card_file.is_file() else None
+    lines = [
+        f"<strong>Model on this page:</strong> <code>{html.escape(encoder.name)}</code>, "
+        f"{encoder.dim}-d vectors."
+    ]
+    trained_on = set()
+    if card is None and encoder.name == "minilm-zeroshot":
+        lines.append(
+            "all-MiniLM-L6-v2's own token vectors, with no head: trained for nothing here (zero-shot)."
+        )
+    elif card is None:
+        lines.append("A checkpoint from outside this book: what it was trained on is in its own model card.")
+    else:
+        data_ = card["data"]
+        trained_on.add(card["train_config"]["collection"])
+        lines.append(f"{html.escape(card['backbone'])}; trained here: {html.escape(card['trained'])}.")
+        lines.append(
+            f"<strong>Trained on:</strong> {html.escape(data_['train_queries'])} "
+            f"(dev: {html.escape(data_['dev_queries'])}) and {data_['title_pairs']:,} "
+            "title&#8594;abstract pairs "
+            f"from {card['train_config']['collection']}'s corpus, the corpus its test queries search. "
+            f"<strong>Never used:</strong> {html.escape(data_['never_used'])}."
+        )
+    names = [c.name for c in collections]
+    seen = [n for n in names if n in trained_on]
+    unseen = [n for n in names if n not in trained_on]
+    if seen:
+        lines.append(f"In domain here: {', '.join(seen)} (its train split was seen, its test split was not).")
+    if unseen:
+        lines.append(f"Zero-shot here: {', '.join(unseen)} (never seen in training).")
+    body = " ".join(lines)
+    return HTML(
+        f'<div class="admonition note lateint-model"><p class="admonition-title">Model</p><p>{body}</p></div>'
+    )
