@@ -3,6 +3,7 @@
 Modules in reading order; data flows down the list:
 
 - ``data``: BEIR-layout collections (corpus, queries, judgments), and a built-in one.
+- ``fetch``: SciFact and Cranfield downloaded into that layout (``python -m lateint.fetch``).
 - ``cache``: arrays on disk, keyed by what computed them, so a corpus is encoded once.
 - ``vectors``: ``TokenVectors`` (a corpus's token vectors back to back) and ragged-array helpers.
 - ``encoder``: text -> one L2-normalized vector per token (markers, [MASK] padding, skiplist).

@@ -1,13 +1,6 @@
-import importlib.util
-from pathlib import Path
+import urllib.error
 
-from lateint import data
-
-spec = importlib.util.spec_from_file_location(
-    "fetch", Path(__file__).parents[1] / "tools" / "fetch_collections.py"
-)
-fetch = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(fetch)
+from lateint import data, fetch
 
 
 def test_cranfield_conversion_writes_a_loadable_beir_folder(tmp_path):
@@ -22,3 +15,13 @@ def test_cranfield_conversion_writes_a_loadable_beir_folder(tmp_path):
     collection = data.load(tmp_path / "cranfield")
     assert collection.doc_ids == ["1", "3"]  # the empty document is dropped
     assert collection.qrels == {"1": {"1": 4}, "2": {"3": 1}}  # gain 5 - code; code -1 dropped
+
+
+def test_without_a_network_fetch_ends_with_one_line(tmp_path, monkeypatch, capsys):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(fetch.urllib.request, "urlopen", offline)
+    assert fetch.main([str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no network" in err[0] and "built-in collection" in err[0]
