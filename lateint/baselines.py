@@ -65,6 +65,23 @@ class BM25:
             raise ValueError(f"query {query!r} has no term BM25 can match")
         return self.model.get_scores(terms)
 
+    def term_weights(self, query: str, doc_index: int) -> list[tuple[str, int, float]]:
+        """What each query term adds to one document's score: ``(term, postings, weight)``
+        per term occurrence, where postings is how many documents hold the term. The
+        weights add up to ``scores(query)[doc_index]``.
+
+        >>> bm25 = BM25(["the tide rises", "the moon", "tide tables for the moon"])
+        >>> [(t, n, round(w, 3)) for t, n, w in bm25.term_weights("moon tide", 1)]
+        [('moon', 2, 0.509), ('tide', 2, 0.0)]
+        """
+        postings = {
+            term: sum(term in freqs for freqs in self.model.doc_freqs) for term in set(bm25_terms(query))
+        }
+        return [
+            (term, postings[term], float(self.model.get_batch_scores([term], [doc_index])[0]))
+            for term in bm25_terms(query)
+        ]
+
     def search(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` scores and document indices, each of shape (n_queries, k)."""
         k = min(k, self.n_docs)
@@ -115,15 +132,7 @@ class Dense:
         hnsw: int = 0,
         ef_search: int = 128,
     ):
-        # The backbone as sentence-transformers runs it: no markers, no projection, 256 tokens.
-        self.encoder = encoder.with_config(
-            dim=None,
-            query_marker=None,
-            doc_marker=None,
-            query_augmentation=False,
-            mask_punctuation=False,
-            query_maxlen=encoder.config.doc_maxlen,
-        )
+        self.encoder = pooling_encoder(encoder)
         backbone = self.encoder.backbone_corpus(doc_texts, corpus_key)
         self.doc_vectors = pool(backbone["hidden"], backbone["offsets"])  # (n_docs, hidden)
         dim = self.doc_vectors.shape[1]
@@ -151,6 +160,19 @@ class Dense:
     @property
     def nbytes(self) -> int:
         return int(faiss.serialize_index(self.index).nbytes)
+
+
+def pooling_encoder(encoder: Encoder) -> Encoder:
+    """The backbone as sentence-transformers runs it: no markers, no projection, every
+    token kept, queries as long as documents (``doc_maxlen``)."""
+    return encoder.with_config(
+        dim=None,
+        query_marker=None,
+        doc_marker=None,
+        query_augmentation=False,
+        mask_punctuation=False,
+        query_maxlen=encoder.config.doc_maxlen,
+    )
 
 
 def pool(hidden: np.ndarray, offsets: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The house's own rules: the library never imports the book's experiments, and the code passes ruff."""
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -70,3 +71,44 @@ def test_ruff_passes():
         [ruff, "check", "--no-cache", str(ROOT)], capture_output=True, text=True, cwd=ROOT
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- what a chapter's code may be (issue 20: the visible code is the library call taught) --
+
+CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
+MAX_CELL_LINES, MAX_CHAPTER_LINES = 25, 1000
+
+
+def code_cells(notebook: Path) -> list[tuple[list[str], str]]:
+    """(tags, source) of each code cell."""
+    import json
+
+    cells = json.loads(notebook.read_text())["cells"]
+    return [
+        (c.get("metadata", {}).get("tags", []), "".join(c["source"]))
+        for c in cells
+        if c["cell_type"] == "code"
+    ]
+
+
+def lines(source: str) -> int:
+    return sum(1 for line in source.splitlines() if line.strip())
+
+
+def test_chapter_code_stays_short():
+    sizes = {nb.stem: [lines(src) for _, src in code_cells(nb)] for nb in CHAPTERS}
+    long_cells = {name: max(s) for name, s in sizes.items() if max(s) > MAX_CELL_LINES}
+    assert not long_cells, f"cells over {MAX_CELL_LINES} lines: {long_cells}"
+    total = sum(map(sum, sizes.values()))
+    assert total <= MAX_CHAPTER_LINES, f"{total} lines of chapter code (at most {MAX_CHAPTER_LINES})"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_chapters_draw_no_figure_and_generate_no_prose(notebook):
+    for _, source in code_cells(notebook):
+        assert not re.search(r"\bplt\.|\.subplots\(|\bax\d?\.", source), (
+            f"{notebook.stem}: a figure is drawn in a chapter cell (draw it in experiments/plots):\n{source}"
+        )
+        assert "Markdown(" not in source, (
+            f"{notebook.stem}: prose assembled by code (write it in a markdown cell):\n{source}"
+        )

@@ -6,7 +6,11 @@ For each page of ``_toc.yml``: no console error (other than offline fetches of C
 scripts), every image loaded, every results table a real ``<table>`` (no markdown
 pipes left as text), no traceback, warning or machine path in any output, no
 unrendered ``{glue}`` role or ``??`` reference, the chapter's headline glued numbers in
-its text, and its main figure present. A full-page screenshot of each page is saved.
+its text, and its main figure present. Every sentence a chapter claims
+(``report.claim``, glued as ``claim_*``) appears on the page word for word; no literal
+``**`` and no raw TeX (``\\[``, ``$$``) outside MathJax's ``.math`` elements reaches the
+reader; no element is wider than its column unless it sits in a scroll box that shows
+a cue. A full-page screenshot of each page is saved.
 Exits 1 naming each broken page and the reason; prints one line per page otherwise.
 
 Uses the system's Chromium (Debian's ``chromium``); nothing is downloaded.
@@ -15,6 +19,7 @@ Uses the system's Chromium (Debian's ``chromium``); nothing is downloaded.
 from __future__ import annotations
 
 import argparse
+import ast
 import functools
 import http.server
 import json
@@ -33,21 +38,22 @@ ROOT = Path(__file__).resolve().parents[1]
 HEADLINES = {
     "book/01_comparison": (
         [("main_late_ndcg", ".3f"), ("main_bm25_ndcg", ".3f"), ("main_dense_ndcg", ".3f")],
-        ["fig-ndcg"],
+        ["fig-three-ways", "fig-cost"],
     ),
     "book/02_mechanism": ([("pair_score", ".2f")], ["fig-heatmap"]),
     "book/02b_training": ([("main_late_ndcg", ".3f"), ("main_zeroshot_ndcg", ".3f")], ["fig-trained"]),
     "book/03_speed_quality": (
         [("exh_ndcg", ".3f"), ("best_ndcg", ".3f"), ("muvera_ndcg", ".3f")],
-        ["fig-speed", "fig-scaling"],
+        ["fig-funnel", "fig-speed", "fig-muvera", "fig-scaling"],
     ),
-    "book/04_size": ([("ref_ndcg", ".3f"), ("knee_bytes", ".1f")], ["fig-size"]),
-    "book/05_thinking_tokens": ([("main_sweep_base", ".3f")], ["fig-sweep"]),
+    "book/04_size": ([("ref_ndcg", ".3f"), ("knee_bytes", ".1f")], ["fig-residual", "fig-size"]),
+    "book/05_thinking_tokens": ([("main_sweep_base", ".3f")], ["fig-mask-rows", "fig-sweep"]),
     "book/06_colpali": (
         [("pages_ndcg", ".3f"), ("text_ndcg", ".3f")],
         ["fig-page", "fig-maps", "fig-pooling"],
     ),
 }
+WORDS_PER_MINUTE = 230
 MACHINE_PATH = re.compile(r"(/work/|/root/|/home/\w+/|/tmp/|site-packages|\.venv/)")
 OFFLINE = re.compile(r"net::ERR_|Failed to load resource|ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED")
 
@@ -59,18 +65,39 @@ def pages() -> list[str]:
     return entries
 
 
-def glued(html_root: Path, page: str) -> dict[str, float]:
-    """Numbers the chapter glued, read from the executed notebook beside the site."""
+def glued_outputs(html_root: Path, page: str) -> dict[str, str]:
+    """What the chapter glued, as plain text by name, from the executed notebook beside the site."""
     path = html_root.parent / "jupyter_execute" / f"{page}.glue.json"
     if not path.is_file():
         return {}
+    return {
+        name: output.get("data", {}).get("text/plain", "")
+        for name, output in json.loads(path.read_text()).items()
+    }
+
+
+def glued(html_root: Path, page: str) -> dict[str, float]:
+    """Numbers the chapter glued."""
     values = {}
-    for name, output in json.loads(path.read_text()).items():
-        text = output.get("data", {}).get("text/plain", "")
+    for name, text in glued_outputs(html_root, page).items():
         match = re.fullmatch(r"(?:np\.\w+\()?(-?[\d.e+-]+)\)?", text.strip())
         if match:
             values[name] = float(match.group(1))
     return values
+
+
+def claims(html_root: Path, page: str) -> list[str]:
+    """The sentences the chapter claimed (``report.claim``), as the page should show them."""
+    out = []
+    for name, text in glued_outputs(html_root, page).items():
+        if name.startswith("claim_"):
+            out.append(ast.literal_eval(text.strip()))
+    return out
+
+
+def squash(text: str) -> str:
+    """Whitespace folded to single spaces, so a sentence matches across line breaks."""
+    return re.sub(r"\s+", " ", text).strip()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -100,10 +127,55 @@ def check_page(
         return {
             images: Array.from(document.images).map(
                 i => [i.getAttribute('src') || '', i.complete && i.naturalWidth > 0]),
+            // figures drawn smaller than they were made: their text shrinks below its size
+            shrunk: Array.from(main.querySelectorAll('figure img, div.figure img'))
+                .filter(i => i.naturalWidth > 0 && i.width < 0.99 * i.naturalWidth
+                    && !i.classList.contains('lateint-thumbnail'))
+                .map(i => (i.getAttribute('src') || '').split('/').pop()
+                    + ' ' + i.width + '/' + i.naturalWidth + ' px'),
             tables: main.querySelectorAll('table').length,
             figures: Array.from(main.querySelectorAll('figure[id], div.figure[id]')).map(f => f.id),
             text: main.innerText,
+            // words a reader of the main path meets: folded sections ("going further",
+            // collapsed tables, hidden code) left out
+            words: (() => {
+                const copy = main.cloneNode(true);
+                copy.querySelectorAll(
+                    'details > :not(summary), .dropdown .admonition-title ~ *, .toggle-hidden, ' +
+                    '.tag_hide-input .cell_input, .tag_hide-output .cell_output, script, style, .headerlink'
+                ).forEach(e => e.remove());
+                return (copy.textContent.match(/\\S+/g) || []).length;
+            })(),
             outputs: Array.from(main.querySelectorAll('.cell_output, .output')).map(o => o.innerText),
+            // the page's prose: no MathJax elements (where TeX is expected), no code
+            plain: (() => {
+                const copy = main.cloneNode(true);
+                const skip = '.math, mjx-container, script, style, pre, code';
+                copy.querySelectorAll(skip).forEach(e => e.remove());
+                return copy.textContent;
+            })(),
+            // elements that reach past the column, and whether a scroll box with a cue holds them
+            wide: (() => {
+                const right = main.getBoundingClientRect().right;
+                const out = [];
+                for (const el of main.querySelectorAll('*')) {
+                    const r = el.getBoundingClientRect();
+                    if (r.width === 0 || r.right <= right + 1) continue;
+                    let box = el.parentElement, held = false;
+                    while (box && box !== main.parentElement) {
+                        const o = getComputedStyle(box).overflowX;
+                        if (o === 'auto' || o === 'scroll') {
+                            held = box.classList.contains('lateint-scroll');
+                            break;
+                        }
+                        box = box.parentElement;
+                    }
+                    const what = el.tagName.toLowerCase()
+                        + (el.className ? '.' + String(el.className).split(' ')[0] : '');
+                    if (!held) out.push(what + ' ' + Math.round(r.right - right) + ' px');
+                }
+                return out;
+            })(),
         };
     }""")
     broken = [src for src, ok in facts["images"] if not ok]
@@ -126,6 +198,23 @@ def check_page(
         problems.append("an unrendered {glue} role")
     if re.search(r"(^|\s)\?\?(\s|$)", facts["text"]):
         problems.append("an unresolved ?? reference")
+    if "**" in facts["plain"]:
+        at = facts["plain"].index("**")
+        problems.append(f"a literal ** on the page: ...{facts['plain'][max(0, at - 50) : at + 50]!r}")
+    for tex in (r"\[", "$$"):
+        if tex in facts["plain"]:
+            at = facts["plain"].index(tex)
+            problems.append(f"raw TeX {tex} on the page: ...{facts['plain'][max(0, at - 50) : at + 50]!r}")
+    if facts["shrunk"]:
+        problems.append(f"figure(s) shown smaller than made, text under 9 pt: {facts['shrunk'][:3]}")
+    if facts["wide"]:
+        problems.append(
+            f"{len(facts['wide'])} element(s) wider than the column, no scroll cue: {facts['wide'][:4]}"
+        )
+    page_text = squash(facts["text"])
+    for sentence in claims(html_root, page_name):
+        if squash(sentence) not in page_text:
+            problems.append(f"the claimed sentence {sentence!r} is not on the page word for word")
     numbers, figures = HEADLINES.get(page_name, ([], []))
     values = glued(html_root, page_name)
     for name, fmt in numbers:
@@ -137,7 +226,12 @@ def check_page(
     screenshots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshots / f"{Path(page_name).name}.png"), full_page=True)
     page.close()
-    counts = {"tables": facts["tables"], "images": len(facts["images"]), "figures": len(facts["figures"])}
+    counts = {
+        "tables": facts["tables"],
+        "images": len(facts["images"]),
+        "figures": len(facts["figures"]),
+        "words": facts["words"],
+    }
     return problems, counts
 
 
@@ -155,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     server, base = serve(html_root)
-    failed = 0
+    failed = words = 0
     flags = [
         "--no-sandbox",
         "--disable-gpu",
@@ -176,7 +270,11 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 problems, counts = check_page(browser, f"{base}/{name}.html", name, html_root, screenshots)
                 status = "FAIL" if problems else "ok  "
-                tally = f"{counts['tables']} tables, {counts['images']} images, {counts['figures']} figures"
+                tally = (
+                    f"{counts['tables']} tables, {counts['images']} images, {counts['figures']} figures, "
+                    f"{counts['words']:,} visible words"
+                )
+                words += counts["words"]
                 print(f"{status} {name}: {tally}")
                 for problem in problems:
                     print(f"     - {problem}")
@@ -184,7 +282,11 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
     finally:
         server.shutdown()
-    print(f"{len(pages()) - failed} pages passed, {failed} failed; screenshots in {screenshots}")
+    print(
+        f"{len(pages()) - failed} pages passed, {failed} failed; {words:,} visible words "
+        f"({words / WORDS_PER_MINUTE:.0f} minutes at {WORDS_PER_MINUTE} words a minute); "
+        f"screenshots in {screenshots}"
+    )
     return 1 if failed else 0
 
 

@@ -34,3 +34,10 @@ QDRANT_POOLED_VECTORS = 38
 # DeepSeek-OCR: OCR precision against the compression ratio (text tokens per vision
 # token): about 97% below 10x, about 60% at 20x.
 DEEPSEEK_OCR_PRECISION = {10: 0.97, 20: 0.60}
+
+# ColBERTv2, BEIR table: nDCG@10 0.693 on SciFact, zero-shot (trained on MS MARCO only,
+# a fine-tuned BERT-base).
+COLBERTV2_SCIFACT_NDCG = 0.693
+
+# BEIR (Thakur et al. 2021), Table 2: BM25 (Elasticsearch) nDCG@10 0.665 on SciFact.
+BEIR_BM25_SCIFACT_NDCG = 0.665

@@ -155,7 +155,7 @@ class Page:
 
 
 MIN_FONT_PT = 9  # smallest text a figure may carry: legible at the page's width (figures <= 8 in)
-MAX_WIDTH_IN = 8.0  # 800 px at 100 dpi: the page's column shows it without shrinking
+MAX_WIDTH_IN = 7.7  # 770 px at 100 dpi: the page shows figures at up to 776 px (_static/lateint.css)
 
 
 def check_legible(name: str, fig) -> None:
