@@ -28,3 +28,33 @@ def test_mask_effect_by_length_splits_the_judged_queries_into_terciles(shipped, 
         assert np.average([b[key] for b in buckets], weights=sizes) == pytest.approx(overall)
     with pytest.raises(ValueError, match="at 0 and 32 attended masks"):
         augmentation.effect_by_length(shipped, builtin, points, n_masks=32)  # not in the sweep
+
+    differences = augmentation.against_none(points, named=(4, 32))  # 32 is not in the sweep: left out
+    assert list(differences) == [4]
+    assert differences[4].mean == pytest.approx(points[1]["nDCG@10"] - points[0]["nDCG@10"])
+
+
+def test_counts_take_the_readers_setting_and_else_the_modes_default():
+    assert augmentation.counts(False) == (list(augmentation.COUNTS), list(augmentation.UNATTENDED))
+    assert augmentation.counts(True, [0, 2]) == ([0, 2], list(augmentation.SMOKE_UNATTENDED))
+    assert augmentation.counts(True, unattended=[]) == (list(augmentation.SMOKE_COUNTS), [])
+
+
+def test_the_mask_rows_figure_marks_where_each_mask_lands_and_stays_legible(shipped):
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    from lateint.experiments import plots, report
+    from lateint.explain import align
+
+    a = align(augmentation.with_masks(shipped, 3), "neoshare macht spass", "Neoshare makes sharing fun.")
+    found = augmentation.mask_rows(a)
+    assert [a.query_tokens[i] for i in found["rows"]] == ["[MASK]"] * 3
+    assert found["targets"] == [a.doc_tokens[int(a.best_index[i])] for i in found["rows"]]
+    assert found["share"] == pytest.approx(float(a.best_score[found["rows"]].sum()) / a.score)
+    fig = plots.mask_rows(a, found["rows"])
+    fig.canvas.draw()
+    report.check_legible("fig_mask_rows", fig)  # within the page's column, no text under 9 pt
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+    assert min(sizes) >= 9
+    plt.close(fig)

@@ -8,6 +8,10 @@ its encoding time is added to each setting's search time for the end-to-end figu
 ``scaling`` measures exhaustive MaxSim and the index on growing slices of a corpus,
 ``fit_power`` fits ``ms = a * n ** b``, and ``extrapolate`` carries both to MS MARCO's
 size on paper. ``qdrant_agreement`` checks an engine's top-k against exact MaxSim.
+``differences`` gives the paired bootstrap intervals the speed chapter's sentences
+state; ``funnel`` and ``muvera_example`` gather what its pictures of PLAID's stages and
+MUVERA's partitions draw. The ``show_*`` and ``glue_*`` functions only display and glue
+for that chapter (memory in MiB and GiB).
 
 Left out: concurrency (one query at a time, 2 threads) and memory-mapped indexes.
 """
@@ -83,8 +87,9 @@ def sweep(
     k: int = 100,
     progress: bool = True,
 ) -> list[dict]:
-    """One row per setting (``nprobe``, ``ndocs``): nDCG@10, R@100, search and end-to-end
-    latency percentiles, median candidates, documents scored exactly and stage times.
+    """One row per setting (``nprobe``, ``ndocs``): nDCG@10 (mean, and ``per_query``),
+    R@100, search and end-to-end latency percentiles, median candidates, documents
+    scored exactly and stage times.
 
     ``queries`` are the collection's queries in order, each (query_len_i, dim);
     ``encode_ms`` (n_queries,) each query's encoding time.
@@ -92,14 +97,15 @@ def sweep(
     rows = []
     for setting in tqdm(settings, desc="index settings", disable=not progress):
         scores, docs, hits = late_index.search_all(queries, k=k, **setting)
-        quality = metrics.evaluate(
+        per_query = metrics.per_query(
             metrics.run_from_topk(collection.query_ids, late_index.doc_ids, scores, docs), collection.qrels
         )
         search_ms = np.array([h.ms for h in hits])
         rows.append(
             {
                 **setting,
-                **quality,
+                **metrics.means(per_query),
+                "per_query": per_query["nDCG@10"],  # {query_id: nDCG@10}, for paired intervals
                 **timing.percentiles(search_ms),
                 "end_to_end_p50_ms": float(np.median(search_ms + encode_ms)),
                 "candidates": float(np.median([h.n_candidates for h in hits])),
@@ -125,30 +131,40 @@ def muvera_sweep(
 ) -> list[dict]:
     """MUVERA encodings in faiss (``graphs``: 0 flat, M > 0 HNSW with M links), each
     query's ``candidates`` nearest re-ranked by exact MaxSim. One row per (graph,
-    candidates), with the same columns as :func:`sweep` plus build seconds and MB."""
+    candidates), with the same columns as :func:`sweep` plus build seconds and MB.
+
+    A row with fewer than ``k`` candidates returns them all (``k`` in the row says how
+    many); its R@100 is nan when that is under 100, since recall at 100 needs 100."""
     rows = []
     for graph in graphs:
         muvera = MuveraIndex(token_vectors, collection.doc_ids, config, hnsw=graph)
         for n in candidates:
-            search = functools.partial(muvera.search, k=k, candidates=max(n, k))
+            k_here = min(n, k)  # a query cannot return more documents than its candidates
+            search = functools.partial(muvera.search, k=k_here, candidates=n)
             found, ms = timing.time_each(search, list(queries), warmup=0)
-            scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-            docs = np.full((len(queries), k), -1, dtype=np.int64)
+            scores = np.full((len(queries), k_here), -np.inf, dtype=np.float32)
+            docs = np.full((len(queries), k_here), -1, dtype=np.int64)
             for i, (s, d) in enumerate(found):
                 scores[i, : len(d)], docs[i, : len(d)] = s.numpy(), d.numpy()
-            quality = metrics.evaluate(
+            per_query = metrics.per_query(
                 metrics.run_from_topk(collection.query_ids, collection.doc_ids, scores, docs),
                 collection.qrels,
             )
+            quality = metrics.means(per_query)
+            if k_here < 100:
+                quality["R@100"] = float("nan")  # R@100 needs 100 results: not measured
             rows.append(
                 {
                     "graph": "HNSW" if graph else "flat",
-                    "candidates": max(n, k),
+                    "candidates": n,
+                    "k": k_here,
                     **quality,
+                    "per_query": per_query["nDCG@10"],  # {query_id: nDCG@10}, for paired intervals
                     **timing.percentiles(ms),
                     "end_to_end_p50_ms": float(np.median(np.asarray(ms) + encode_ms)),
                     "build_s": muvera.build_seconds,
                     "MB": muvera.nbytes / 1e6,
+                    "bytes": muvera.nbytes,
                     "fde_dim": config.dim,
                 }
             )
@@ -353,3 +369,509 @@ def qdrant_agreement(
         "exact": exact.numpy(),
         "engine": np.stack(found),
     }
+
+
+def muvera_pick(rows: Sequence[dict], target: float, measure: str = "nDCG@10") -> dict:
+    """MUVERA's point the page names: the fastest (search p50) row whose ``measure``
+    reaches ``target``, or the best row if none does.
+
+    >>> rows = [{"nDCG@10": n, "p50_ms": ms} for n, ms in ((0.70, 1.0), (0.74, 5.0), (0.75, 9.0))]
+    >>> muvera_pick(rows, 0.73)["p50_ms"], muvera_pick(rows, 0.8)["p50_ms"]
+    (5.0, 9.0)
+    """
+    good = [r for r in rows if r[measure] >= target]
+    return min(good, key=lambda r: r["p50_ms"]) if good else max(rows, key=lambda r: r[measure])
+
+
+def row_at(rows: Sequence[dict], like: dict) -> dict:
+    """The sweep row with the setting (``nprobe``, ``ndocs``) of ``like`` (a setting or another row).
+
+    >>> row_at([{"nprobe": 1, "ndocs": 64, "p50_ms": 2.0}, {"nprobe": 2, "ndocs": 64, "p50_ms": 3.0}],
+    ...        {"nprobe": 2, "ndocs": 64, "p50_ms": 9.0})["p50_ms"]
+    3.0
+    """
+    return next(r for r in rows if all(r[key] == like[key] for key in ("nprobe", "ndocs")))
+
+
+def differences(
+    exhaustive, fastest: Fastest, muvera: dict, baselines: dict, sweeps: dict[str, list[dict]]
+) -> dict:
+    """The paired nDCG@10 differences the page states, each a ``stats.Difference``:
+
+    ``best_vs_exh`` the fastest good setting against exhaustive MaxSim; ``muvera_vs_best``
+    MUVERA's named point against that setting; ``best_vs_bm25`` and ``best_vs_dense``
+    that setting against BM25 and the pooled vector; ``residual_vs_fp16`` the two
+    storages at that setting's ``nprobe`` and ``ndocs``.
+    """
+    from . import stats
+
+    best = fastest.row["per_query"]
+    return {
+        "best_vs_exh": stats.compare(best, exhaustive.per_query["nDCG@10"]),
+        "muvera_vs_best": stats.compare(muvera["per_query"], best),
+        "best_vs_bm25": stats.compare(best, baselines["bm25s"].per_query["nDCG@10"]),
+        "best_vs_dense": stats.compare(best, baselines["dense"].per_query["nDCG@10"]),
+        "residual_vs_fp16": stats.compare(
+            row_at(sweeps["residual 2-bit"], fastest.row)["per_query"],
+            row_at(sweeps["fp16"], fastest.row)["per_query"],
+        ),
+    }
+
+
+# -- the chapter's page: tables, glue and figures (display only) ------------------
+
+MIB, GIB = 2**20, 2**30  # the page gives memory in binary units
+STAGES = ("centroids", "candidates", "interaction", "decompress", "maxsim")
+SWEEP_BEST = {
+    "nDCG@10": "max",
+    "R@100": "max",
+    "search p50 (ms)": "min",
+    "search p95 (ms)": "min",
+    "end to end p50 (ms)": "min",
+}
+
+
+def show_indexes(indexes: dict[str, LateIndex], exhaustive) -> None:
+    """The indexes' table (cells, bytes per token, MiB in memory); glues their sizes and
+    exhaustive MaxSim's quality, time and size, the reference they are measured against."""
+    from IPython.display import display
+
+    from . import report
+
+    rows = [
+        [name, f"{ix.config.nlist:,}", f"{ix.bytes_per_token:.0f}", f"{ix.nbytes / MIB:.1f}"]
+        for name, ix in indexes.items()
+    ]
+    display(report.table(["stored as", "cells (nlist)", "bytes per token", "index in memory (MiB)"], rows))
+    report.glue_all(
+        {
+            "nlist": next(iter(indexes.values())).config.nlist,
+            "fp16_mib": indexes["fp16"].nbytes / MIB,
+            "res_mib": indexes["residual 2-bit"].nbytes / MIB,
+            "exh_mib": exhaustive.index_bytes / MIB,
+            "exh_ndcg": exhaustive.metrics["nDCG@10"],
+            "exh_ms": exhaustive.query_ms,
+            "n_tokens": indexes["fp16"].n_tokens,
+            "n_docs": len(indexes["fp16"].doc_ids),
+        }
+    )
+
+
+def funnel(hits: index.Hits, n_docs: int, ndocs: int | None, k: int) -> list[tuple[str, int, float]]:
+    """PLAID's funnel for one query's ``hits``: (stage, documents left after it, the
+    stage's ms), from every document to the ``k`` returned.
+
+    >>> h = index.Hits(None, None, 900, 64, dict.fromkeys(STAGES, 1.0), 5.0)
+    >>> [n for _, n, _ in funnel(h, 5000, 256, 10)]
+    [5000, 900, 256, 64, 10]
+    """
+    ms = hits.stage_ms
+    kept = hits.n_candidates if ndocs is None else min(ndocs, hits.n_candidates)
+    return [
+        ("all documents", n_docs, 0.0),
+        ("candidates: a token in a probed cell", hits.n_candidates, ms["centroids"]),
+        ("pruned centroid interaction keeps", kept, ms["candidates"]),
+        ("centroid interaction keeps", hits.n_scored, ms["interaction"]),
+        ("exact MaxSim returns", min(k, hits.n_scored), ms["decompress"] + ms["maxsim"]),
+    ]
+
+
+def show_trace(
+    hits: index.Hits, q: torch.Tensor, text: str, n_docs: int, nprobe: int, ndocs: int, k: int
+) -> None:
+    """Glue one query's trace through the index (``trace_*``) and its funnel (``fig_funnel``)."""
+    from . import plots, report
+
+    stages = funnel(hits, n_docs, ndocs, k)
+    report.glue_all(
+        {
+            "trace_query": text,
+            "trace_vectors": len(q),
+            "trace_cells": nprobe * len(q),
+            "trace_nprobe": nprobe,
+            "trace_ndocs": ndocs,
+            "trace_candidates": hits.n_candidates,
+            "trace_kept": stages[2][1],
+            "trace_scored": hits.n_scored,
+            "trace_k": k,
+            "trace_ms": hits.ms,
+            "trace_exact_ms": stages[-1][2],
+        }
+    )
+    title = f"one query, nprobe={nprobe}, ndocs={ndocs}, k={k}: {hits.ms:.1f} ms in all"
+    report.glue_figure("fig_funnel", plots.funnel(stages, title=title))
+
+
+def _sweep_table_rows(rows_by_storage: dict[str, list[dict]]) -> list[list]:
+    return [
+        [
+            name,
+            r["nprobe"],
+            r["ndocs"],
+            f"{r['nDCG@10']:.3f}",
+            f"{r['R@100']:.3f}",
+            f"{r['p50_ms']:.1f}",
+            f"{r['p95_ms']:.1f}",
+            f"{r['end_to_end_p50_ms']:.1f}",
+            f"{r['candidates']:,.0f}",
+            f"{r['scored']:.0f}",
+        ]
+        for name, rows in rows_by_storage.items()
+        for r in rows
+    ]
+
+
+def show_sweep(sweeps: dict[str, list[dict]]) -> None:
+    """The Pareto front of each storage's sweep, then every setting (folded)."""
+    from IPython.display import display
+
+    from . import report
+
+    header = ["stored as", "nprobe", "ndocs", "nDCG@10", "R@100", "search p50 (ms)", "search p95 (ms)",
+              "end to end p50 (ms)", "candidates", "scored"]  # fmt: skip
+    front = {
+        name: [p[2] for p in pareto_front([(r["p50_ms"], r["nDCG@10"], r) for r in rows])]
+        for name, rows in sweeps.items()
+    }
+    title = "The Pareto front: settings that no other setting beats on both search p50 and nDCG@10."
+    display(report.table(header, _sweep_table_rows(front), best=SWEEP_BEST, title=title))
+    n = sum(map(len, sweeps.values()))
+    display(report.table(header, _sweep_table_rows(sweeps), best=SWEEP_BEST, collapsed=f"All {n} settings"))
+
+
+def muvera_table(rows: Sequence[dict]):
+    """MUVERA's table: R@100 shows "-" where fewer than 100 candidates were re-ranked."""
+    from . import report
+
+    header = ["MUVERA", "candidates", "nDCG@10", "R@100", "search p50 (ms)", "search p95 (ms)",
+              "end to end p50 (ms)", "MiB in memory"]  # fmt: skip
+    cells = [
+        [
+            f"{r['graph']}, {r['fde_dim']:,}-d",
+            r["candidates"],
+            f"{r['nDCG@10']:.3f}",
+            "-" if np.isnan(r["R@100"]) else f"{r['R@100']:.3f}",
+            f"{r['p50_ms']:.1f}",
+            f"{r['p95_ms']:.1f}",
+            f"{r['end_to_end_p50_ms']:.1f}",
+            f"{r['bytes'] / MIB:.0f}",
+        ]
+        for r in rows
+    ]
+    title = (
+        "MUVERA encodings in faiss, then exact MaxSim over the candidates. R@100 needs 100 results: "
+        "it shows - where fewer than 100 candidates were re-ranked."
+    )
+    return report.table(header, cells, best={"nDCG@10": "max", "search p50 (ms)": "min"}, title=title)
+
+
+def show_muvera(rows: Sequence[dict]) -> None:
+    """Display :func:`muvera_table`."""
+    from IPython.display import display
+
+    display(muvera_table(rows))
+
+
+def glue_speed(
+    exhaustive,
+    fastest: Fastest,
+    muvera: dict,
+    baselines: dict,
+    indexes: dict,
+    encode_ms: np.ndarray,
+    diffs: dict,
+) -> None:
+    """The values the latency section's prose names, and its differences as text."""
+    from . import report
+
+    best = fastest.row
+    report.glue_all(
+        {
+            "best_name": fastest.name or "none",
+            "best_nprobe": best["nprobe"],
+            "best_ndocs": best["ndocs"],
+            "best_ndcg": best["nDCG@10"],
+            "best_p50": best["p50_ms"],
+            "best_p95": best["p95_ms"],
+            "best_e2e": best["end_to_end_p50_ms"],
+            "best_margin": 100 * (best["nDCG@10"] - fastest.target),
+            "target": fastest.target,
+            "speedup": exhaustive.query_ms / best["end_to_end_p50_ms"],
+            "encode_p50": float(np.median(encode_ms)),
+            "threads": torch.get_num_threads(),
+            "n_close": len(fastest.close),
+            **{f"{m}_ms": r.query_ms for m, r in baselines.items()},
+            **{f"{m}_ndcg": r.metrics["nDCG@10"] for m, r in baselines.items()},
+            "muvera_ndcg": muvera["nDCG@10"],
+            "muvera_p50": muvera["p50_ms"],
+            "muvera_candidates": muvera["candidates"],
+            "muvera_graph": muvera["graph"],
+            "muvera_dim": muvera["fde_dim"],
+            "muvera_mib": muvera["bytes"] / MIB,
+            "muvera_vs_index": muvera["p50_ms"] / best["p50_ms"],
+            **{f"d_{name}": f"{d:.3f}" for name, d in diffs.items()},
+        }
+    )
+
+
+def speed_figure(
+    sweeps: dict[str, list[dict]], muvera_rows: Sequence[dict], exhaustive, baselines: dict, target: float
+):
+    """Fig. ``fig-speed``: every system's median end-to-end ms against nDCG@10."""
+    from . import plots
+    from .compare import LABELS
+
+    curves = {
+        f"late, index ({name})": [
+            (r["end_to_end_p50_ms"], r["nDCG@10"], f"{r['nprobe']}/{r['ndocs']}") for r in rows
+        ]
+        for name, rows in sweeps.items()
+    }
+    for graph in ("flat", "HNSW"):
+        curves[f"MUVERA + re-rank ({graph})"] = [
+            (r["end_to_end_p50_ms"], r["nDCG@10"], f"c{r['candidates']}")
+            for r in muvera_rows
+            if r["graph"] == graph
+        ]
+    points = {"late, exhaustive": (exhaustive.query_ms, exhaustive.metrics["nDCG@10"])}
+    points |= {LABELS[m]: (r.query_ms, r.metrics["nDCG@10"]) for m, r in baselines.items()}
+    return plots.speed_quality(curves, points, reference=(target, "exhaustive - 0.005"))
+
+
+def show_stages(sweeps: dict[str, list[dict]], row: dict) -> None:
+    """Median ms per stage of both storages at the setting of ``row`` (``nprobe``, ``ndocs``)."""
+    from IPython.display import display
+
+    from . import report
+
+    rows = [[name, *(f"{row_at(rows, row)[s + '_ms']:.2f}" for s in STAGES)] for name, rows in sweeps.items()]
+    display(report.table(["stored as", *STAGES], rows))
+    res, fp16 = row_at(sweeps["residual 2-bit"], row), row_at(sweeps["fp16"], row)
+    report.glue_all(
+        {
+            "res_decompress_ms": res["decompress_ms"],
+            "fp16_decompress_ms": fp16["decompress_ms"],
+            "res_p50_same": res["p50_ms"],
+            "fp16_p50_same": fp16["p50_ms"],
+            "res_ndcg_same": res["nDCG@10"],
+            "fp16_ndcg_same": fp16["nDCG@10"],
+        }
+    )
+
+
+def show_scaling(grow: list[dict], at: dict, timing_queries: int) -> None:
+    """The corpus-slices table (folded), its glue and Fig. ``fig-scaling``."""
+    from IPython.display import display
+
+    from . import plots, published, report
+
+    header = ["documents", "token vectors", "nlist", "exhaustive ms", "index ms (fp16)", "candidates",
+              "candidate stages ms", "exact stage ms"]  # fmt: skip
+    rows = [
+        [f"{r['docs']:,}", f"{r['tokens']:,}", f"{r['nlist']:,}", f"{r['exhaustive_ms']:.1f}",
+         f"{r['index_ms']:.2f}", f"{r['candidates']:,.0f}", f"{r['candidate_stages_ms']:.2f}",
+         f"{r['exact_stage_ms']:.2f}"]
+        for r in grow
+    ]  # fmt: skip
+    n = min(timing_queries, 30)
+    display(
+        report.table(header, rows, collapsed=f"Time per query on each slice (k=10, the first {n} queries)")
+    )
+    last = max(grow, key=lambda r: r["tokens"])
+    report.glue_all(
+        {
+            "scaling_queries": n,
+            "scaling_full_ms": last["index_ms"],
+            "scaling_full_exact_ms": last["exact_stage_ms"],
+            "scaling_full_candidate_ms": last["candidate_stages_ms"],
+            "exp_exh": at["fit_exhaustive"][1],
+            "exp_idx": at["fit_index"][1],
+            "exp_cand": at["fit_candidates"][1],
+            "msmarco_candidates_m": at["candidates"] / 1e6,
+            "msmarco_model_ms": at["model_ms"],
+            "msmarco_passages": published.MSMARCO_PASSAGES,
+            "msmarco_tokens_m": published.MSMARCO_TOKENS / 1e6,
+            "msmarco_exh_s": at["exhaustive_ms"] / 1e3,
+            "msmarco_idx_ms": at["index_ms"],
+            "plaid_1": published.PLAID_MS["PLAID, 1 thread"],
+            "plaid_8": published.PLAID_MS["PLAID, 8 threads"],
+            "extrapolation_factor": at["factor"],
+            "n_sizes": len(grow),
+        }
+    )
+    marks = {label: (published.MSMARCO_TOKENS, ms) for label, ms in published.PLAID_MS.items()}
+    marks["lateint index, per-candidate model"] = (published.MSMARCO_TOKENS, at["model_ms"])
+    series = {
+        "exhaustive MaxSim": ([r["exhaustive_ms"] for r in grow], at["fit_exhaustive"]),
+        "index, fp16": ([r["index_ms"] for r in grow], at["fit_index"]),
+    }
+    fig = plots.scaling([r["tokens"] for r in grow], series, published.MSMARCO_TOKENS, marks=marks)
+    report.glue_figure("fig_scaling", fig)
+
+
+EDGE_SHARDS = {  # label: (quantization, every point scored exactly)
+    "float32, every point scored": (None, True),
+    "int8 scan, re-scored": ("int8", False),
+    "binary scan, re-scored": ("binary", False),
+}
+
+
+def edge_shard(
+    folder, token_vectors: TokenVectors, doc_ids: Sequence[str], queries: Sequence[torch.Tensor],
+    quantization: str | None = None, oversampling: float | None = None,
+) -> dict:  # fmt: skip
+    """One Qdrant Edge shard: upload every document, then check its top 10 against
+    exact MaxSim (``qdrant_agreement``). A quantized shard scans its int8 or 1-bit
+    copies and re-scores ``oversampling`` x 10 points with the originals."""
+    import time
+
+    started = time.perf_counter()
+    shard = qdrant.create_shard(folder, token_vectors.dim, quantization=quantization)
+    qdrant.upload(shard, "", token_vectors, doc_ids)
+    upload_s = time.perf_counter() - started
+    exact = quantization is None
+    check = qdrant_agreement(
+        shard, "", queries, token_vectors, exact=exact, oversampling=None if exact else oversampling
+    )
+    shard.close()
+    return {**check, "upload_s": upload_s}
+
+
+def edge_shards(
+    token_vectors: TokenVectors, doc_ids: Sequence[str], queries: Sequence[torch.Tensor], oversampling: float
+) -> dict[str, dict]:
+    """:func:`edge_shard` for each of ``EDGE_SHARDS``, in a temporary folder."""
+    import tempfile
+    from pathlib import Path
+
+    out = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for i, (label, (quantization, _)) in enumerate(EDGE_SHARDS.items()):
+            out[label] = edge_shard(
+                Path(folder) / str(i), token_vectors, doc_ids, queries, quantization, oversampling
+            )
+    return out
+
+
+def show_edge(edge: dict[str, dict], oversampling: float, dim: int, index_p50: float) -> None:
+    """The shards' table and the values the Qdrant section names (sizes in GiB)."""
+    from IPython.display import display
+
+    from . import report
+
+    rows = [
+        [
+            label,
+            f"{e['upload_s']:.0f}",
+            f"{e['same']} of {e['checked']}",
+            f"{e['p50_ms']:.0f}",
+            f"{e['p95_ms']:.0f}",
+        ]
+        for label, e in edge.items()
+    ]
+    header = ["Qdrant Edge shard", "upload + build (s)", "top-10 identical to exact MaxSim",
+              "search p50 (ms)", "search p95 (ms)"]  # fmt: skip
+    display(
+        report.table(header, rows, best={"search p50 (ms)": "min"}, collapsed="The three shards, measured")
+    )
+    f32, int8, binary = (edge[label] for label in EDGE_SHARDS)
+    report.glue_all(
+        {
+            "edge_oversampling": oversampling,
+            "qdrant_same": f32["same"],
+            "qdrant_checked": f32["checked"],
+            "qdrant_ms": f32["p50_ms"],
+            "qdrant_upload_s": f32["upload_s"],
+            "qdrant_int8_same": int8["same"],
+            "qdrant_int8_ms": int8["p50_ms"],
+            "qdrant_binary_same": binary["same"],
+            "qdrant_binary_ms": binary["p50_ms"],
+            "qdrant_vs_index": f32["p50_ms"] / index_p50,
+            "msmarco_fp32_gib": MSMARCO_TOKENS * dim * 4 / GIB,
+            "msmarco_int8_gib": MSMARCO_TOKENS * dim / GIB,
+            "msmarco_binary_gib": MSMARCO_TOKENS * dim / 8 / GIB,
+        }
+    )
+
+
+@dataclass
+class MuveraExample:
+    """One query and one document through MUVERA: what the picture of its partitions shows."""
+
+    query_tokens: list[str]  # (query_len,)
+    doc_tokens: list[str]  # (doc_len,)
+    query_parts: np.ndarray  # (query_len,) each query token's partition in repetition 0
+    doc_parts: np.ndarray  # (doc_len,) each document token's partition in repetition 0
+    per_partition: (
+        np.ndarray
+    )  # (2 ** k_sim,) repetition 0: <query block (a sum), document block (an average)>
+    per_repetition: np.ndarray  # (repetitions,) each repetition's dot product of the two encodings' blocks
+    fde_dot: float  # <fde(query), fde(document)>: the sum of ``per_repetition``
+    maxsim: float  # exact MaxSim of the pair
+    doc_id: str
+    k_sim: int
+
+
+def muvera_example(
+    encoder: Encoder,
+    collection: Collection,
+    token_vectors: TokenVectors,
+    config: MuveraConfig,
+    query: int = 0,
+) -> MuveraExample:
+    """Query number ``query`` of ``collection`` and its first relevant document, encoded by
+    MUVERA with ``config``: the partitions of repetition 0 and every repetition's share of
+    the encodings' dot product."""
+    from ..muvera import Muvera, query_vectors
+
+    text = collection.query_texts[query]
+    tokens = encoder.tokenize_queries([text])
+    Q, Q_mask = encoder.encode_queries([text])
+    q = Q[0][Q_mask[0]]  # (query_len, dim)
+    query_tokens = [
+        t for t, keep in zip(encoder.tokens(tokens["input_ids"][0]), tokens["Q_mask"][0].tolist()) if keep
+    ]
+    judged = collection.qrels[collection.query_ids[query]]
+    doc_id = max(
+        (d for d in judged if d in collection.doc_ids), key=lambda d: (judged[d], d)
+    )  # the best grade
+    doc = token_vectors.select([collection.doc_ids.index(doc_id)])
+    muvera = Muvera(token_vectors.dim, config)
+    shape = (config.repetitions, 2**config.k_sim, config.d_proj)
+    fq = muvera.encode(query_vectors(q[None], torch.ones(1, len(q), dtype=torch.bool)), True).reshape(shape)
+    fd = muvera.encode(doc, is_query=False).reshape(shape)
+    blocks = (fq * fd).sum(-1)  # (repetitions, partitions)
+    return MuveraExample(
+        query_tokens=query_tokens,
+        doc_tokens=encoder.tokens(doc.token_ids),
+        query_parts=muvera.partitions(q, 0).numpy(),
+        doc_parts=muvera.partitions(doc.vectors, 0).numpy(),
+        per_partition=blocks[0],
+        per_repetition=blocks.sum(1),
+        fde_dot=float(blocks.sum()),
+        maxsim=float(maxsim.maxsim_packed(q.float(), doc.vectors.float(), doc.offsets)[0]),
+        doc_id=doc_id,
+        k_sim=config.k_sim,
+    )
+
+
+def show_muvera_example(example: MuveraExample) -> None:
+    """Glue the MUVERA picture (``fig_muvera``) and the numbers its caption names."""
+    from . import plots, report
+
+    n_reps = len(example.per_repetition)
+    report.glue_all(
+        {
+            "mv_doc_id": example.doc_id,
+            "mv_query_tokens": len(example.query_tokens),
+            "mv_doc_tokens": len(example.doc_tokens),
+            "mv_partitions": 2**example.k_sim,
+            "mv_empty": int(2**example.k_sim - len(set(example.doc_parts.tolist()))),
+            "mv_repetitions": n_reps,
+            "mv_rep0": float(example.per_repetition[0]),
+            "mv_fde_dot": example.fde_dot,
+            "mv_fde_mean": example.fde_dot / n_reps,
+            "mv_maxsim": example.maxsim,
+        }
+    )
+    report.glue_figure("fig_muvera", plots.muvera_partitions(example))
