@@ -157,10 +157,8 @@ def test_pricing_codes_gives_k_means_enough_points(colbert_style, setup, capfd):
 
 
 def test_residual_example_is_what_the_code_stores(colbert_style, setup):
-    import matplotlib.text
-
     from lateint import compress
-    from lateint.experiments import plots
+    from lateint.experiments import plots, report
 
     vectors, _ = setup
     sample, dim = vectors.vectors, vectors.dim
@@ -172,9 +170,7 @@ def test_residual_example_is_what_the_code_stores(colbert_style, setup):
     by_hand = ex.centroid + ex.bucket_values[ex.buckets, np.arange(dim)]  # centroid + bucket values
     np.testing.assert_allclose(by_hand / np.linalg.norm(by_hand), ex.decoded, atol=1e-5)
     assert ex.cosine == pytest.approx(float(ex.decoded @ ex.original) / float(np.linalg.norm(ex.original)))
-    fig = plots.residual_code(ex)
-    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()]
-    assert fig.get_figwidth() <= 8 and min(t.get_fontsize() for t in texts) >= 9
+    report.check_legible("fig_residual", plots.residual_code(ex))  # fits the page, no text under 9 pt
 
 
 def test_funnel_follows_one_query_from_every_document_to_k(colbert_style, builtin, setup):

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .speed import pareto_front
 
@@ -246,7 +247,7 @@ def cost_quality(points: dict[str, tuple[float, float, float]], title: str = "")
     return fig
 
 
-def heatmap(alignment, title: str = "", max_columns: int = 40):
+def heatmap(alignment, title: str = "", max_columns: int = 30):
     """Query tokens (rows) by document tokens (columns), each row's maximum boxed.
 
     A long document does not fit the page, so the columns shown are every matched
@@ -260,7 +261,7 @@ def heatmap(alignment, title: str = "", max_columns: int = 40):
     else:
         around = sorted({c + d for c in matched for d in (-1, 0, 1) if 0 <= c + d < sim.shape[1]})
         cols = around if len(around) <= max_columns else matched
-    fig, ax = plt.subplots(figsize=(min(10.5, 2.2 + 0.22 * len(cols)), 1.3 + 0.24 * sim.shape[0]))
+    fig, ax = plt.subplots(figsize=(min(7.6, 2.2 + 0.22 * len(cols)), 1.3 + 0.24 * sim.shape[0]))
     image = ax.imshow(sim[:, cols], cmap="viridis", aspect="auto", vmin=min(0, sim.min()), vmax=1)
     col_of = {c: i for i, c in enumerate(cols)}
     for row, j in enumerate(alignment.best_index.tolist()):
@@ -318,7 +319,7 @@ def speed_quality(
     each label where it collides with no other label or point (a label with no free
     spot is left out). ``reference`` draws a horizontal line at (ndcg, label).
     """
-    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(8, 5.3))
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(7.6, 5.3))
     markers = dict(zip(points, "*PXhd^v<>"))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for panel in (ax, zoom):
@@ -340,6 +341,9 @@ def speed_quality(
         if reference is not None:
             panel.axhline(reference[0], color="0.5", linestyle="dotted", linewidth=1.2, label=reference[1])
         panel.set_xscale("log")
+        panel.xaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+        panel.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        panel.xaxis.set_minor_formatter(NullFormatter())  # minor labels on a log axis collide
         panel.set_xlabel("median ms per query,\nencoding included (log)")
         panel.spines[["top", "right"]].set_visible(False)
     index_points = [r for rows in curves.values() for r in rows]
@@ -414,7 +418,7 @@ def size_quality(
         for r in rows
     ]
     fig, (left, right) = plt.subplots(
-        1, 2, figsize=(8.0, 1.2 + 0.4 * len(rows)), sharey=True, gridspec_kw={"width_ratios": [1, 1.2]}
+        1, 2, figsize=(7.6, 1.2 + 0.4 * len(rows)), sharey=True, gridspec_kw={"width_ratios": [1, 1.2]}
     )
     sizes = [r["bytes_per_token"] for r in rows]
     left.barh(y, sizes, color=colors, height=0.6)
@@ -471,7 +475,7 @@ def residual_code(example, dims: int = 32):
     e = example
     dims = min(dims, len(e.original))
     x = np.arange(dims)
-    fig, axes = plt.subplots(4, 1, figsize=(8, 8.2), height_ratios=[1, 1, 1.35, 1], layout="constrained")
+    fig, axes = plt.subplots(4, 1, figsize=(7.6, 8.4), height_ratios=[1, 1, 1.35, 1], layout="constrained")
     shown = (e.original, e.centroid, e.decoded, e.residual, e.cutoffs, e.bucket_values)
     top = 1.1 * max(np.abs(v[..., :dims]).max() for v in shown)  # one scale for all four strips
     dim, total = len(e.original), e.id_bytes + e.code_bytes
@@ -488,7 +492,7 @@ def residual_code(example, dims: int = 32):
 
     strip(
         axes[0],
-        f"1  the token \u201c{e.token}\u201d: {dim} float32 dimensions = {4 * dim} bytes "
+        f"1  the token \u201c{e.token}\u201d: {dim} float32 dimensions, {4 * dim} bytes "
         + (f"(first {dims} shown)" if dims < dim else ""),
         e.original,
         "0.55",
@@ -512,16 +516,16 @@ def residual_code(example, dims: int = 32):
     ax.scatter(x, e.residual[:dims], s=14, color="black", zorder=3)
     strip(
         ax,
-        f"3  residual = vector \u2212 centroid (dots): {2**e.bits} buckets per dimension, "
-        f"cut at the lines; its bucket (shaded)\n    is stored as {e.bits} bits (below) and "
-        f"decodes to the bucket's mean (bar): {dim} \u00d7 {e.bits} bits = {e.code_bytes} bytes",
+        f"3  residual = vector \u2212 centroid (dots), {2**e.bits} buckets per dimension (cut at the "
+        f"lines):\n    the bucket it falls in (shaded) is stored as {e.bits} bits (below), "
+        f"{dim} \u00d7 {e.bits} bits = {e.code_bytes} bytes,\n    and decodes to the bucket's mean (bar)",
     )
     ax.set_xticks(x, [format(int(b), f"0{e.bits}b") for b in chosen], fontsize=9, family="monospace")
 
     strip(
         axes[3],
-        f"4  decoded = centroid + bucket values, unit length (bars), against the vector (black): "
-        f"{total} bytes,\n    cosine {e.cosine:.3f} to the original",
+        f"4  decoded = centroid + bucket values, unit length (bars), against the vector "
+        f"(black):\n    {total} bytes, cosine {e.cosine:.3f} to the original",
         e.decoded,
         COLORS["late"],
     )
@@ -894,7 +898,7 @@ def funnel(stages: Sequence[tuple[str, int, float]], title: str = ""):
     names = [s[0] for s in stages]
     counts = np.array([max(int(s[1]), 1) for s in stages])
     y = np.arange(len(stages))[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.55 * len(stages)))
+    fig, ax = plt.subplots(figsize=(7.6, 0.9 + 0.55 * len(stages)))
     colors = plt.cm.Greens(np.linspace(0.3, 0.85, len(stages)))
     ax.barh(y, counts - 0.999, left=1, color=colors, height=0.7)  # bars from 1 on a log axis
     ax.set_xscale("log")
@@ -930,7 +934,7 @@ def muvera_partitions(example, width: int = 15):
     n_parts = len(e.per_partition)
     cols = 2 ** ((e.k_sim + 1) // 2)
     rows = n_parts // cols
-    fig = plt.figure(figsize=(8, 5.4))
+    fig = plt.figure(figsize=(7.6, 5.4))
     grid_ax, bars = fig.subplots(1, 2, width_ratios=[2.3, 1])
     values = np.asarray(e.per_partition).reshape(rows, cols)
     top = np.abs(values).max() or 1.0

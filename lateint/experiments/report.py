@@ -24,6 +24,7 @@ import re
 import time
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -144,8 +145,20 @@ class Page:
         self.started = time.perf_counter()
         warnings.simplefilter("ignore", TruncationWarning)
 
-    def glue_runtime(self) -> None:
-        """Glue ``page_minutes`` (time since the page started) and ``page_threads``."""
+    def glue_runtime(self, notebook: str | None = None, expected: Sequence[str] = (), loaded=()) -> None:
+        """Glue ``page_minutes`` (time since the page started) and ``page_threads``.
+
+        With ``notebook`` (the chapter's file, in the working directory) and the
+        collections the page ``expected`` against those it ``loaded``: every
+        ``<collection>_...`` value its prose shows for a collection this build could not
+        load (the built-in fallback) is glued as nan, so the page still builds and says
+        "nan" where a benchmark's number would be."""
+        absent = set(expected) - {c.name for c in loaded}
+        if notebook and absent and Path(notebook).is_file():
+            cells = json.loads(Path(notebook).read_text())["cells"]
+            prose = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+            names = set(re.findall(r"\{glue:text\}`([A-Za-z0-9_]+)", prose))
+            glue_all({n: float("nan") for n in names if n.split("_")[0] in absent})
         glue_all(
             {
                 "page_minutes": (time.perf_counter() - self.started) / 60,

@@ -809,7 +809,8 @@ class MuveraExample:
     fde_dot: float  # <fde(query), fde(document)>: the sum of ``per_repetition``
     maxsim: float  # exact MaxSim of the pair
     doc_id: str
-    k_sim: int
+    k_sim: int  # hyperplanes per repetition
+    d_proj: int  # dimensions of each block
 
 
 def muvera_example(
@@ -852,6 +853,7 @@ def muvera_example(
         maxsim=float(maxsim.maxsim_packed(q.float(), doc.vectors.float(), doc.offsets)[0]),
         doc_id=doc_id,
         k_sim=config.k_sim,
+        d_proj=config.d_proj,
     )
 
 
@@ -866,6 +868,8 @@ def show_muvera_example(example: MuveraExample) -> None:
             "mv_query_tokens": len(example.query_tokens),
             "mv_doc_tokens": len(example.doc_tokens),
             "mv_partitions": 2**example.k_sim,
+            "mv_k_sim": example.k_sim,
+            "mv_d_proj": example.d_proj,
             "mv_empty": int(2**example.k_sim - len(set(example.doc_parts.tolist()))),
             "mv_repetitions": n_reps,
             "mv_rep0": float(example.per_repetition[0]),
