@@ -239,7 +239,7 @@ def glue_tokens(example: Encoder, text: str) -> None:
 def show_lookups(example: Encoder, text: str, collection: Collection, scores, docs, hit) -> None:
     """The example's lookups (``TokenIndex.search``'s result): per query vector, how many
     documents its nearest document tokens fall in, then the top documents. A data listing;
-    glues ``ex_lookups``, ``ex_candidates`` and ``ex_doc_id`` (the top document)."""
+    glues ``ex_lookups``, ``ex_candidates``, ``ex_doc_id`` (the top document) and ``main_name``."""
     k = hit.token_docs.shape[1]
     rows = [
         [token, len(set(d[d >= 0].tolist())), f"{s[0]:.2f}"]
@@ -265,7 +265,8 @@ def show_lookups(example: Encoder, text: str, collection: Collection, scores, do
         {
             "ex_lookups": len(rows),
             "ex_candidates": len(hit.candidates),
-            "ex_doc_id": collection.doc_ids[int(docs[0])],
+            "ex_doc_id": collection.doc_ids[int(docs[0])],  # show_mask_rows draws this document
+            "main_name": collection.name,
         }
     )
 
@@ -318,7 +319,6 @@ def show_mask_rows(alignment: Alignment, doc_id: str) -> dict:
             "ex_mask_repeats": ", ".join(found["repeats"]) or "none",
             "ex_mask_pair_share": 100 * found["share"],
             "ex_pair_score": alignment.score,
-            "ex_doc_id": doc_id,
         }
     )
     return found
