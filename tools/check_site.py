@@ -95,9 +95,15 @@ def claims(html_root: Path, page: str) -> list[str]:
     return out
 
 
+SMART = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "--", "\u2014": "---"}
+)
+
+
 def squash(text: str) -> str:
-    """Whitespace folded to single spaces, so a sentence matches across line breaks."""
-    return re.sub(r"\s+", " ", text).strip()
+    """Whitespace folded to single spaces and Sphinx's smart quotes and dashes undone, so a
+    sentence typed in a cell matches the page across line breaks."""
+    return re.sub(r"\s+", " ", text.translate(SMART)).strip()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -136,6 +142,7 @@ def check_page(
             tables: main.querySelectorAll('table').length,
             figures: Array.from(main.querySelectorAll('figure[id], div.figure[id]')).map(f => f.id),
             text: main.innerText,
+            all_text: main.textContent,  // folded sections too (a claim may sit in one)
             // words a reader of the main path meets: folded sections ("going further",
             // collapsed tables, hidden code) left out
             words: (() => {
@@ -211,7 +218,7 @@ def check_page(
         problems.append(
             f"{len(facts['wide'])} element(s) wider than the column, no scroll cue: {facts['wide'][:4]}"
         )
-    page_text = squash(facts["text"])
+    page_text = squash(facts["all_text"])
     for sentence in claims(html_root, page_name):
         if squash(sentence) not in page_text:
             problems.append(f"the claimed sentence {sentence!r} is not on the page word for word")
