@@ -6,14 +6,10 @@ from test_size_speed import assert_legible
 
 from lateint import load_encoder, pages
 from lateint.checkpoints import DEFAULT
-from lateint.experiments import plots, records, report, training, vision
+from lateint.experiments import plots, records, training, vision
 from lateint.vectors import TokenVectors, offsets_from_lengths
 
-
-def legible(fig):
-    """What the book refuses to glue (``report.check_legible``), and no colliding texts."""
-    report.check_legible("figure", fig)
-    assert_legible(fig, max_width_in=report.MAX_WIDTH_IN)
+legible = assert_legible  # what the book refuses to glue (report.check_legible), and no colliding texts
 
 
 def test_a_head_without_a_card_is_said_to_have_none():

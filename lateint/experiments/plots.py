@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .speed import pareto_front
 
@@ -341,9 +340,6 @@ def speed_quality(
         if reference is not None:
             panel.axhline(reference[0], color="0.5", linestyle="dotted", linewidth=1.2, label=reference[1])
         panel.set_xscale("log")
-        panel.xaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
-        panel.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        panel.xaxis.set_minor_formatter(NullFormatter())  # minor labels on a log axis collide
         panel.set_xlabel("median ms per query,\nencoding included (log)")
         panel.spines[["top", "right"]].set_visible(False)
     index_points = [r for rows in curves.values() for r in rows]
@@ -355,6 +351,8 @@ def speed_quality(
     zoom.set_ylim(low - 0.1 * span, high + 0.15 * span)
     ax.set_ylabel("nDCG@10")
     zoom.set_title("zoom on the index and MUVERA", fontsize=10)
+    for panel in (ax, zoom):
+        _plain_log_ticks(panel.xaxis, *panel.get_xlim())
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=9, loc="lower center", ncol=2, frameon=False)
     fig.tight_layout(rect=(0, 0.22, 1, 1))  # room below the panels for the legend
@@ -425,7 +423,7 @@ def size_quality(
     left.set_xscale("log", base=2)
     for yi, b in zip(y, sizes):
         left.annotate(f"{b:.0f}", (b, yi), textcoords="offset points", xytext=(3, -3), fontsize=9)
-    left.set_xlabel("stored bytes per document token (log2)")
+    left.set_xlabel("bytes per document token (log scale)")
     left.set_yticks(y, labels, fontsize=9)
     change = [100 * (r[measure] - best) for r in rows]
     right.axvspan(-100 * tolerance, 0, color=COLORS["late"], alpha=0.12, linewidth=0)
@@ -452,8 +450,8 @@ def size_quality(
             fontsize=9,
             ha="left" if c >= 0 else "right",
         )
-    whiskers = "\n(whiskers: 95% interval)" if intervals else ""
-    right.set_xlabel(f"change in {measure} against {reference_label}, points{whiskers}")
+    whiskers = "\nwhiskers: 95% interval" if intervals else ""
+    right.set_xlabel(f"change in {measure} vs {reference_label} (points){whiskers}")
     low = min(change + [lo for lo, _ in spans] + [-100 * tolerance])
     high = max([hi for _, hi in spans] + change + [0])
     right.set_xlim(low * 1.3 - 0.4, high + 0.8)
@@ -746,7 +744,7 @@ def mixing_curves(
                 color=COLORS["late"] if i == 0 else "0.45",
                 label=label,
             )
-    for ax, value, text in ((axes[0], target, "target"), (axes[1], zero_shot, "zero-shot")):
+    for ax, value, text in ((axes[0], target, "target"), (axes[1], zero_shot, "zero-shot start")):
         ax.axhline(value, color="0.5", linestyle="dotted")
         ax.text(1.0, value, text + " ", ha="right", va="bottom", fontsize=9, color="0.35")
     for ax, column in zip(axes, (1, 2)):
@@ -912,8 +910,8 @@ def funnel(stages: Sequence[tuple[str, int, float]], title: str = ""):
     ax.set_yticks(y, names, fontsize=10)
     ax.set_xlabel("documents left after each stage (log scale)")
     ax.tick_params(axis="x", labelsize=9)
-    if title:
-        ax.set_title(title, fontsize=10, loc="left")
+    if title:  # above the whole figure, clear of the column header on the right
+        fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
@@ -943,7 +941,7 @@ def muvera_partitions(example, width: int = 15):
     )  # pale under black text
     for p in range(n_parts):
         r, c = divmod(p, cols)
-        lines = _fit_words([t for t, part in zip(e.query_tokens, e.query_parts) if part == p], width)
+        lines = _fit_words([t for t, part in zip(e.query_tokens, e.query_parts) if part == p], width, 3)
         n_doc = int((np.asarray(e.doc_parts) == p).sum())
         grid_ax.text(
             c, r - 0.34, format(p, f"0{e.k_sim}b"), ha="center", va="center", fontsize=9, color="0.4"
@@ -1003,3 +1001,16 @@ def _fit_words(words: Sequence[str], width: int, max_lines: int = 2) -> list[str
         lines.append(current)
         current = word
     return [*lines, current]
+
+
+def _plain_log_ticks(axis, low: float, high: float) -> None:
+    """Ticks of a log axis as plain numbers (50, 100, 200): 1, 2, 3, 5 and 7 per decade
+    over less than a decade, 1, 2 and 5 over a short span, powers of ten over a long one;
+    no minor labels (they collide)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    decades = np.log10(high / low)
+    subs = (1, 2, 3, 5, 7) if decades < 0.8 else (1, 2, 5) if decades < 1.6 else (1,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
