@@ -15,7 +15,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 JB := $(BIN)/jupyter-book build --all . --warningiserror --keep-going
 
-.PHONY: setup browser book check-site site-smoke test bench bench-peers bench-heads bench-thinking train train-patches clean
+.PHONY: setup browser book check-site site-smoke test lab kernel bench bench-peers bench-heads bench-thinking train train-patches clean
 
 setup: $(VENV)/.installed
 
@@ -44,6 +44,21 @@ site-smoke: setup browser
 
 test: site-smoke
 	$(BIN)/python -m pytest -q
+
+# A kernel, "lateint", that carries what the Makefile exports: the data folder and the CPU
+# kernel pin, so a chapter run by hand gives the book's numbers.
+KERNEL_PREFIX ?= $(VENV)
+kernel: setup
+	$(BIN)/python -m ipykernel install --prefix $(KERNEL_PREFIX) --name lateint \
+	  --display-name "lateint ($(if $(LATEINT_DATA),benchmarks in $(LATEINT_DATA),built-in collection))" \
+	  --env LATEINT_DATA "$(LATEINT_DATA)" --env ATEN_CPU_CAPABILITY $(ATEN_CPU_CAPABILITY) \
+	  --env PYDEVD_DISABLE_FILE_VALIDATION 1
+
+# JupyterLab in .venv, opened on the chapters (pick the "lateint" kernel, or keep the
+# default: lab runs with the same environment).
+lab: kernel
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[lab]"
+	$(BIN)/jupyter lab --ServerApp.root_dir=. book/01_comparison.ipynb
 
 bench: setup
 	$(BIN)/python bench/run.py

@@ -112,3 +112,23 @@ def test_chapters_draw_no_figure_and_generate_no_prose(notebook):
         assert "Markdown(" not in source, (
             f"{notebook.stem}: prose assembled by code (write it in a markdown cell):\n{source}"
         )
+
+
+def test_every_chapter_starts_with_the_same_setup_cell():
+    """Colab opens a chapter alone: its first code cell installs lateint and fetches the data
+    there, and pins the CPU kernels wherever the chapter runs (before torch is imported)."""
+    import json
+
+    import yaml
+
+    firsts = {}
+    for notebook in CHAPTERS:
+        cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+        firsts[notebook.stem] = "".join(cells[0]["source"])
+        assert "parameters" in cells[1]["metadata"].get("tags", []), notebook.stem
+    assert len(set(firsts.values())) == 1, "the chapters' setup cells differ"
+    setup = next(iter(firsts.values()))
+    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert f"git+{repository}" in setup  # the launch buttons' repository
+    assert setup.index("ATEN_CPU_CAPABILITY") < setup.index("lateint.fetch")
+    assert "import torch" not in setup and "from lateint" not in setup
