@@ -65,7 +65,10 @@ def minilm_path() -> Path:
 def load_backbone(path: Path):
     """A transformers model and tokenizer from a local folder, offline."""
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a bar for reading 100 tensors from disk is noise
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModel.from_pretrained(path, local_files_only=True, use_safetensors=True)
@@ -73,6 +76,9 @@ def load_backbone(path: Path):
         raise CheckpointError(
             f"{path}: could not load the transformer and its tokenizer ({str(e).splitlines()[0]})"
         ) from None
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     return model.eval(), tokenizer
 
 
