@@ -18,7 +18,8 @@ import json
 import os
 import random
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 BUILTIN = "builtin"
@@ -91,6 +92,32 @@ class Collection:
             qrels={q: self.qrels[q] for q in query_ids},
             empty_doc_ids=self.empty_doc_ids,
             doc_titles=[self.doc_titles[i] for i in keep] if self.doc_titles else [],
+        )
+
+    def with_queries(self, query_ids: Sequence[str]) -> Collection:
+        """The same documents with only ``query_ids`` (in this collection's order)."""
+        wanted = set(query_ids)
+        unknown = wanted - set(self.query_ids)
+        if unknown:
+            raise DataError(
+                f"{self.name}: {len(unknown)} query ids not judged in {self.split}, e.g. {min(unknown)!r}"
+            )
+        keep = [i for i, q in enumerate(self.query_ids) if q in wanted]
+        return replace(
+            self,
+            query_ids=[self.query_ids[i] for i in keep],
+            query_texts=[self.query_texts[i] for i in keep],
+            qrels={self.query_ids[i]: self.qrels[self.query_ids[i]] for i in keep},
+        )
+
+    def halves(self, seed: int = 0) -> tuple[Collection, Collection]:
+        """The judged queries split at random in two (dev, test), the first half the
+        smaller by one when their number is odd: choose on one, report the other."""
+        order = list(range(len(self.query_ids)))
+        random.Random(seed).shuffle(order)
+        cut = len(order) // 2
+        return tuple(
+            self.with_queries([self.query_ids[i] for i in part]) for part in (order[:cut], order[cut:])
         )
 
     def __repr__(self) -> str:

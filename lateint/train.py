@@ -377,6 +377,7 @@ def _card(
             "train_queries": f"{corpus.name} {config.split} split, {examples.train_queries} queries",
             "dev_queries": f"{corpus.name} {config.split} split, {len(examples.dev_query_ids)} held-out "
             "queries",
+            "dev_query_ids": examples.dev_query_ids,
             "title_pairs": len(examples.texts) - examples.train_queries,
             "hard_negatives": f"BM25 (bm25s) top {config.bm25_depth}, non-relevant",
             "never_used": "SciFact test judgments, Cranfield judgments",

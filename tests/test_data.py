@@ -96,3 +96,20 @@ def test_subset_keeps_relevant_documents(builtin):
 def test_fingerprint_changes_with_text(builtin):
     other = data.Collection(**{**builtin.__dict__, "doc_texts": builtin.doc_texts[:-1] + ["changed"]})
     assert other.fingerprint() != builtin.fingerprint()
+
+
+def test_halves_split_the_queries_in_two_and_keep_every_document(builtin):
+    dev, test = builtin.halves(seed=3)
+    assert set(dev.query_ids).isdisjoint(test.query_ids)
+    assert sorted(dev.query_ids + test.query_ids) == sorted(builtin.query_ids)
+    assert len(dev.query_ids) == len(builtin.query_ids) // 2
+    assert dev.doc_ids == builtin.doc_ids and set(dev.qrels) == set(dev.query_ids)
+    for q, text in zip(test.query_ids, test.query_texts):
+        assert builtin.query_texts[builtin.query_ids.index(q)] == text
+    assert builtin.halves(seed=3)[0].query_ids == dev.query_ids
+    assert builtin.halves(seed=4)[0].query_ids != dev.query_ids
+
+
+def test_with_queries_refuses_unknown_ids(builtin):
+    with pytest.raises(data.DataError, match="not judged"):
+        builtin.with_queries(["no-such-query"])

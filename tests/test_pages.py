@@ -1,5 +1,6 @@
 """Pages as images, the patch encoder, its distillation targets, and the ColPali path."""
 
+import json
 import re
 
 import numpy as np
@@ -8,8 +9,15 @@ import torch
 
 from lateint import colpali, data, maxsim, pages
 from lateint.experiments import vision
-from lateint.patch_encoder import PatchEncoder, PatchEncoderConfig, encode_pages, load_patch_encoder, save
-from lateint.train_patches import PatchTrainConfig, distillation_targets, fit, page_texts
+from lateint.patch_encoder import (
+    SHIPPED,
+    PatchEncoder,
+    PatchEncoderConfig,
+    encode_pages,
+    load_patch_encoder,
+    save,
+)
+from lateint.train_patches import PatchTrainConfig, distillation_targets, evaluate_card, fit, page_texts
 from lateint.vectors import TokenVectors, offsets_from_lengths
 
 TEXT = "Late interaction keeps one vector per token and scores documents by MaxSim over them."
@@ -117,6 +125,20 @@ def test_training_moves_patches_towards_their_targets_and_round_trips(encoder, b
     x = train.strips[:4]
     with torch.inference_mode():
         assert torch.equal(rounded.eval()(x), again(x))
+
+
+def test_the_card_evaluation_ranks_pages_by_patches(tmp_path):
+    """``evaluate_card`` writes retrieval by patches into a card; the shipped card holds it."""
+    shipped = json.loads((SHIPPED / "card.json").read_text())["evaluation"]
+    assert set(shipped["test"]) == {"scifact", "cranfield"}
+    assert 0.3 < shipped["test"]["scifact"]["nDCG@10"] < 0.75  # below text MaxSim, far above chance
+    model = load_patch_encoder()
+    save(model, tmp_path, {"model": "copy"})
+    written = evaluate_card(tmp_path, names=(str(data.BUILTIN_PATH),))
+    result = written["test"][str(data.BUILTIN_PATH)]
+    assert result["queries"] == len(data.load("builtin").query_ids)
+    assert 0.4 < result["nDCG@10"] <= 1.0  # 36 pages: chance is about 0.1
+    assert json.loads((tmp_path / "card.json").read_text())["evaluation"] == written
 
 
 def test_missing_patch_encoder_says_how_to_train_one(tmp_path):

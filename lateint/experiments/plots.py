@@ -724,14 +724,14 @@ def training_curve(history: Sequence[dict], best_epoch: int | None, message: str
 
 def mixing_curves(
     curves: dict[str, Sequence[tuple[float, float, float]]],
-    target: float,
-    zero_shot: float,
+    zero_shot: tuple[float, float],
     chosen: tuple[float, float, float],
+    titles: tuple[str, str] = ("SciFact dev", "Cranfield dev half"),
 ):
     """nDCG@10 of heads between their start (alpha 0) and the trained head (alpha 1), on
-    SciFact (left) and Cranfield (right). ``curves[label]`` is ``(alpha, scifact,
-    cranfield)`` points; dotted lines mark the SciFact ``target`` and ``zero_shot`` on
-    Cranfield; ``chosen`` (same shape) is circled."""
+    two query sets (left, right). ``curves[label]`` is ``(alpha, left, right)`` points;
+    dotted lines mark the ``zero_shot`` start's two values; ``chosen`` (same shape as a
+    point) is circled."""
     fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.8))
     for i, (label, points) in enumerate(curves.items()):
         alphas = [p[0] for p in points]
@@ -744,12 +744,11 @@ def mixing_curves(
                 color=COLORS["late"] if i == 0 else "0.45",
                 label=label,
             )
-    for ax, value, text in ((axes[0], target, "target"), (axes[1], zero_shot, "zero-shot start")):
+    for ax, value in zip(axes, zero_shot):
         ax.axhline(value, color="0.5", linestyle="dotted")
-        ax.text(1.0, value, text + " ", ha="right", va="bottom", fontsize=9, color="0.35")
+        ax.text(1.0, value, "zero-shot start ", ha="right", va="bottom", fontsize=9, color="0.35")
     for ax, column in zip(axes, (1, 2)):
         ax.scatter([chosen[0]], [chosen[column]], s=160, facecolors="none", edgecolors="black", zorder=3)
-    titles = ("SciFact test (trained on its train split)", "Cranfield (never trained on)")
     for ax, title in zip(axes, titles):
         ax.set_xlabel("mixing weight alpha (0 = start, 1 = trained)", fontsize=10)
         ax.set_ylabel("nDCG@10", fontsize=10)

@@ -367,6 +367,11 @@ def show_bytes(
             "msmarco_fp16_gib": per_vector["fp16"] * tokens / 2**30,
             "msmarco_res2_gib": per_vector["residual 2-bit"] * tokens / 2**30,
             "msmarco_vs_here": tokens / n_tokens,
+            "published_fp16_gib": published.MSMARCO_INDEX_GIB["fp16"][1],
+            "published_rerank_gib": published.COLBERT_RERANK_INDEX_GIB,
+            "published_res2_gib": published.MSMARCO_INDEX_GIB["residual 2-bit"][1],
+            "published_ivf_gib": published.COLBERTV2_INVERTED_LISTS_GIB,
+            "colbertv2_res2_bytes": published.COLBERTV2_BYTES_PER_2BIT_VECTOR,
             "res2_bytes": per_vector["residual 2-bit"],
             "default_dim": default.dim,
             "default_fp16_bytes": per_vector_default["fp16"],
@@ -544,6 +549,8 @@ def show_storages(
     for key, label in STORAGE_KEYS.items():
         values[f"d_{key}"] = in_points(diffs[label]).mean
         values[f"di_{key}"] = f"{in_points(diffs[label]):.2f}"
+        values[f"bytes_{key}"] = by[label]["bytes_per_token"]
+    values["colbertv2_1bit_mrr_loss"] = published.COLBERTV2_1BIT_MRR_LOSS_POINTS
     report.glue_all(values)
 
 
