@@ -233,7 +233,7 @@ def show_heads(record: dict, reported: dict[str, dict[str, Result]], verdicts: d
     report.glue_figure("fig_mix", fig)
     default_card = card(DEFAULT) or {"data": {"dev_query_ids": []}}
     values = {
-        "scifact_dev_queries": len(default_card["data"]["dev_query_ids"]),
+        "heldout_train_queries": len(default_card["data"]["dev_query_ids"]),
         "zeroshot_scifact_dev": start["scifact_dev"],
         "zeroshot_cranfield_dev": start["cranfield_dev"],
         "trained384_scifact_dev": trained384["scifact_dev"],
