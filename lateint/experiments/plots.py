@@ -69,7 +69,8 @@ def three_ways(example):
     e2 = e2 / max(np.linalg.norm(e2), 1e-9)
     plane = np.stack([e1, e2])  # (2, hidden)
     qt, dt = example.query_token_vectors @ plane.T, example.doc_token_vectors @ plane.T  # (n, 2)
-    ax.add_patch(plt.Circle((0, 0), 1, fill=False, color="0.8", linewidth=1))
+    circle = ax.add_patch(plt.Circle((0, 0), 1, fill=False, color="0.8", linewidth=1))
+    circle.set_in_layout(False)  # clipped to the axes: its hidden part must not widen the image
     ax.scatter(
         dt[:, 0],
         dt[:, 1],
@@ -151,7 +152,7 @@ def three_ways(example):
         ax,
         "3  Late interaction (MaxSim)",
         COLORS["late"],
-        f"each query token takes its best document token (boxed); add them up:  score = {a.score:.2f}",
+        f"each query token keeps its best document token (boxed); sum:  score = {a.score:.2f}",
     )
     side = fig.add_subplot(grid[2, 1], sharey=ax)
     side.axis("off")
@@ -374,7 +375,7 @@ def scaling(
     """Measured ms per query against corpus tokens (log-log), each series with its fit
     ``ms = a * tokens ** b`` drawn out to ``extrapolate_to``; ``marks[label] = (tokens, ms)``
     are published points."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    fig, ax = plt.subplots(figsize=(7.2, 4.4))  # shown in a dropdown: a narrower box
     grid = np.geomspace(min(tokens), extrapolate_to, 50)
     for name, (ms, (a, b)) in series.items():
         line = ax.plot(grid, a * grid**b, linestyle="dashed", linewidth=1)[0]

@@ -184,10 +184,10 @@ def check_legible(name: str, fig) -> None:
     """
     from matplotlib.text import Text
 
-    if fig.get_figwidth() > MAX_WIDTH_IN + 1e-6:
-        raise ValueError(
-            f"{name}: {fig.get_figwidth():.1f} in wide; the page shows at most {MAX_WIDTH_IN} in unshrunk"
-        )
+    fig.canvas.draw()
+    drawn = max(fig.get_figwidth(), fig.get_tightbbox(fig.canvas.get_renderer()).width)
+    if drawn > MAX_WIDTH_IN + 1e-6:
+        raise ValueError(f"{name}: {drawn:.1f} in wide; the page shows at most {MAX_WIDTH_IN} in unshrunk")
     for text in fig.findobj(Text):
         if text.get_visible() and text.get_text().strip() and text.get_fontsize() < MIN_FONT_PT - 1e-6:
             raise ValueError(
@@ -202,9 +202,21 @@ def glue_figure(name: str, fig) -> None:
     import matplotlib.pyplot as plt
     from myst_nb import glue
 
+    fit_width(fig)
     check_legible(name, fig)
     glue(name, fig, display=False)
     plt.close(fig)
+
+
+def fit_width(fig, width: float = MAX_WIDTH_IN) -> None:
+    """Narrow ``fig`` until its saved image (the tight box around everything drawn, a
+    title that runs past the edge included) is at most ``width`` inches wide."""
+    for _ in range(4):
+        fig.canvas.draw()  # runs the layout engine, as saving does
+        drawn = fig.get_tightbbox(fig.canvas.get_renderer()).width  # inches
+        if drawn <= width:
+            return
+        fig.set_size_inches(fig.get_figwidth() - (drawn - width) - 0.02, fig.get_figheight())
 
 
 def markdown(text: str):
