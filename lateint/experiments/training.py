@@ -151,6 +151,7 @@ def show_systems(
     main = systems[collections[0].name]
     values |= {f"main_{k}_ndcg": main[k].metrics["nDCG@10"] for k in SYSTEMS}
     values |= {
+        "colbertv2_scifact": published.COLBERTV2_SCIFACT_NDCG,
         "main_name": collections[0].name,
         "size_ratio": main["zeroshot"].index_bytes / main["late"].index_bytes,
     }
@@ -219,7 +220,8 @@ def show_heads(record: dict, reported: dict[str, dict[str, Result]], verdicts: d
     title = (
         'Development data only. The "384-d from identity, untrained" row is the zero-shot start, alpha = 0.'
     )
-    display(report.table([*header, "chosen"], rows, title=title, best=best))
+    folded = f"the {len(rows)} heads on development data (the figure below draws them)"
+    display(report.table([*header, "chosen"], rows, title=title, best=best, collapsed=folded))
     curves = {
         f"{dim}-d": [(a, r["scifact_dev"], r["cranfield_dev"]) for a, r in mixing_curve(record, dim, init)]
         for dim, init in ((384, "identity"), (128, "pca"))
