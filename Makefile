@@ -29,7 +29,17 @@ $(VENV)/.installed: pyproject.toml
 browser:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
-book: setup
+# MathJax served from the site, not from a CDN, so a page read offline renders its math.
+# It goes into the site's root through html_extra_path (Jupyter Book would load every
+# .js file of a static path as a script of its own).
+MATHJAX := _vendor/mathjax/tex-mml-chtml.js
+$(MATHJAX):
+	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q npm; }
+	rm -rf _build/npm && npm install --prefix _build/npm --no-audit --no-fund --silent mathjax@3.2.2
+	mkdir -p _vendor/mathjax
+	cd _build/npm/node_modules/mathjax/es5 && cp -r tex-mml-chtml.js input output ui a11y adaptors sre $(CURDIR)/_vendor/mathjax/
+
+book: setup $(MATHJAX)
 	$(JB)
 	@echo "open _build/html/index.html; then: make check-site"
 
@@ -37,7 +47,7 @@ check-site: setup browser
 	$(BIN)/python tools/check_site.py _build/html
 
 # The book built on the built-in collection into its own folder, then checked in the browser.
-site-smoke: setup browser
+site-smoke: setup browser $(MATHJAX)
 	rm -rf _build/smoke
 	LATEINT_DATA= $(JB) --path-output _build/smoke
 	$(BIN)/python tools/check_site.py _build/smoke/_build/html

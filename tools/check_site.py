@@ -129,6 +129,8 @@ def check_page(
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url, wait_until="load")
     page.wait_for_timeout(300)
+    # MathJax typesets after load; wait for it (it is served from the site, so offline works)
+    page.evaluate("() => window.MathJax?.startup?.promise ? MathJax.startup.promise.then(() => 1) : 0")
     problems = [f"console error: {e[:160]}" for e in errors if not OFFLINE.search(e)]
     facts = page.evaluate("""() => {
         const main = document.querySelector('article') || document.body;
@@ -142,6 +144,9 @@ def check_page(
                 .map(i => (i.getAttribute('src') || '').split('/').pop()
                     + ' ' + i.width + '/' + i.naturalWidth + ' px'),
             tables: main.querySelectorAll('table').length,
+            // math MathJax left as TeX (it did not load, or failed on it)
+            raw_math: Array.from(main.querySelectorAll('.math'))
+                .filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 40)),
             figures: Array.from(main.querySelectorAll('figure[id], div.figure[id]')).map(f => f.id),
             text: main.innerText,
             all_text: main.textContent,  // folded sections too (a claim may sit in one)
@@ -190,6 +195,8 @@ def check_page(
     broken = [src for src, ok in facts["images"] if not ok]
     if broken:
         problems.append(f"{len(broken)} image(s) did not load: {broken[:3]}")
+    if facts["raw_math"]:
+        problems.append(f"math left as raw TeX (is MathJax served?): {facts['raw_math'][:3]}")
     if re.search(r"\|\s*-{3,}\s*\|", facts["text"]):
         problems.append("a markdown table was left as text (|---|)")
     for output in facts["outputs"]:
