@@ -182,10 +182,9 @@ def train(config: PatchTrainConfig = PatchTrainConfig(), model_config: PatchEnco
     return model, card
 
 
-def evaluate(model: PatchEncoder, name: str, progress: bool | None = None) -> dict:
-    """Retrieval by patches: the teacher's query vectors against every page of the
-    collection ``name``, drawn and encoded, exhaustive MaxSim over its test queries."""
-    encoder = load_encoder("lateint-minilm")
+def evaluate(model: PatchEncoder, encoder: Encoder, name: str, progress: bool | None = None) -> dict:
+    """Retrieval by patches: the teacher's (``encoder``) query vectors against every page
+    of the collection ``name``, drawn and encoded, exhaustive MaxSim over its test queries."""
     collection = data.load(name)
     texts, _ = page_texts(encoder, collection.doc_texts)
     drawn = render_all(texts, model.config.page)
@@ -201,9 +200,9 @@ def evaluate_card(folder: Path = SHIPPED, names: tuple[str, ...] = ("scifact", "
     """Write the test evaluation of the patch encoder in ``folder`` into its card."""
     path = Path(folder) / "card.json"
     card = json.loads(path.read_text())
-    model = load_patch_encoder(folder)
+    model, teacher = load_patch_encoder(folder), load_encoder("lateint-minilm")
     card["evaluation"] = {
-        "test": {name: evaluate(model, name) for name in names if data.available(name)},
+        "test": {name: evaluate(model, teacher, name) for name in names if data.available(name)},
         "how": "text queries encoded by lateint-minilm against every corpus page drawn and encoded by "
         "patches; exhaustive MaxSim; nDCG@10, R@100, MRR@10 (ir-measures). The trained pages are "
         "SciFact's own corpus (no queries, no judgments); Cranfield's pages were never seen.",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .speed import pareto_front
 
@@ -1007,8 +1008,6 @@ def _plain_log_ticks(axis, low: float, high: float) -> None:
     """Ticks of a log axis as plain numbers (50, 100, 200): 1, 2, 3, 5 and 7 per decade
     over less than a decade, 1, 2 and 5 over a short span, powers of ten over a long one;
     no minor labels (they collide)."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
     decades = np.log10(high / low)
     subs = (1, 2, 3, 5, 7) if decades < 0.8 else (1, 2, 5) if decades < 1.6 else (1,)
     axis.set_major_locator(LogLocator(base=10, subs=subs))

@@ -21,9 +21,9 @@ MSMARCO_INDEX_GIB = {
 }
 COLBERT_RERANK_INDEX_GIB = 143  # ColBERT, Table 4: the re-ranking setting, without the faiss index
 COLBERTV2_INVERTED_LISTS_GIB = 4.5
-COLBERTV2_BYTES_PER_2BIT_VECTOR = 36
+COLBERTV2_BYTES_PER_2BIT_VECTOR = 36  # 32 bytes of codes and a 4-byte centroid id
 # ColBERTv2, section 5.3 (MS MARCO dev): no MRR@10 loss at 2 bits, 0.7 points at 1 bit
-COLBERTV2_1BIT_MRR_LOSS_POINTS = 0.7  # 32 bytes of codes and a 4-byte centroid id
+COLBERTV2_1BIT_MRR_LOSS_POINTS = 0.7
 
 # ColPali: a page image becomes 1,024 patches (a 32 x 32 grid) plus 6 prompt tokens,
 # 1,030 vectors of 128 dimensions.

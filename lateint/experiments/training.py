@@ -245,7 +245,6 @@ def show_heads(record: dict, reported: dict[str, dict[str, Result]], verdicts: d
         "chosen_mix": pick["mix"],
         "heads_tried": len(record["rows"]),
         "heads_holding": sum(r["holds_cranfield"] for r in record["rows"]),
-        "scifact_target": record["rule"]["scifact_target"],
     }
     for name, runs in reported.items():
         default, trained = runs.values()
