@@ -466,20 +466,14 @@ def default_nlist(n_tokens: int) -> int:
 
 
 def train_centroids(x: np.ndarray, config: IndexConfig) -> np.ndarray:
-    """faiss spherical k-means over a seeded sample of token vectors x (n, dim)."""
-    sample = np.random.default_rng(config.seed).permutation(len(x))[
-        : config.nlist * config.kmeans_points_per_centroid
-    ]
-    kmeans = faiss.Kmeans(
-        x.shape[1],
+    """Spherical k-means over a seeded sample of token vectors x (n, dim)."""
+    return compress.kmeans(
+        x,
         config.nlist,
         niter=config.niter,
         seed=config.seed,
-        spherical=True,
         max_points_per_centroid=config.kmeans_points_per_centroid,
     )
-    kmeans.train(x[np.sort(sample)])
-    return kmeans.centroids
 
 
 def _ranges(offsets: np.ndarray, which: np.ndarray, values: np.ndarray | None = None):

@@ -9,6 +9,7 @@ from lateint.compress import (
     decompress,
     hamming_maxsim,
     hamming_scores,
+    kmeans,
     nearest_centroid,
 )
 
@@ -247,3 +248,27 @@ def test_residual_with_given_assignment_codes_the_same(x):
         compress(x, "residual", centroids=centroids, centroid_ids=ids[:-1])
     with pytest.raises(ValueError, match="centroid_ids"):
         compress(x, "residual", centroids=centroids, centroid_ids=ids + 5)
+
+
+def test_kmeans_converges_to_the_means_of_its_clusters():
+    g = torch.Generator().manual_seed(1)
+    centres = torch.nn.functional.normalize(torch.randn(8, 32, generator=g), dim=1)
+    points = torch.nn.functional.normalize(
+        centres[torch.arange(800) % 8] + 0.05 * torch.randn(800, 32, generator=g), dim=1
+    ).numpy()
+    found = kmeans(points, 8, niter=20)
+    assert np.allclose(np.linalg.norm(found, axis=1), 1, atol=1e-5)
+    ids = nearest_centroid(points, found)
+    for c in range(8):  # a fixed point: each centroid is its members' normalized mean
+        mean = points[ids == c].sum(axis=0)
+        assert np.allclose(found[c], mean / np.linalg.norm(mean), atol=1e-4)
+    start = points[::100]  # 8 points from 2 of the clusters fit worse
+    assert (points @ found.T).max(1).mean() > (points @ start.T).max(1).mean()
+    assert np.array_equal(found, kmeans(points, 8, niter=20))  # seeded
+    with pytest.raises(ValueError, match="k=801"):
+        kmeans(points, 801)
+
+
+def test_nearest_centroid_is_the_argmax_of_inner_products(x):
+    centroids = x[:7].numpy()
+    assert np.array_equal(nearest_centroid(x.numpy(), centroids), (x.numpy() @ centroids.T).argmax(1))

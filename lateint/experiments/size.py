@@ -17,7 +17,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-import faiss
 import numpy as np
 import torch
 from IPython.display import display
@@ -313,14 +312,12 @@ def bytes_per_vector(
 
     Residual codes use ``centroids`` ((k, dim), e.g. an index's) when given, else k-means
     centroids of their own, trained once: ``k``, or fewer where ``sample`` cannot give
-    each the minimum of training points faiss asks for (39; below it faiss prints
-    "WARNING clustering ... please provide at least ..." to stderr, because centroids
-    trained on fewer points are poorly placed). The count does not change the bytes: a
-    centroid id takes 2 bytes for any count up to 65,536.
+    each the 39 training points faiss asks for at the least (centroids trained on fewer
+    are poorly placed). The count does not change the bytes: a centroid id takes 2 bytes
+    for any count up to 65,536.
     """
     if centroids is None:
-        fewest = faiss.ClusteringParameters().min_points_per_centroid
-        centroids = compress.compress(sample, "residual", k=min(k, max(1, len(sample) // fewest))).centroids
+        centroids = compress.compress(sample, "residual", k=min(k, max(1, len(sample) // 39))).centroids
     out = {}
     for name, options in CODES.items():
         method = name.split(" ")[0]
