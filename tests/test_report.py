@@ -44,3 +44,20 @@ def test_glue_all_stores_numpy_scalars_as_python_numbers(monkeypatch):
     report.glue_all({"ratio": np.float64(0.25), "count": np.int64(3), "label": "fp16"})
     assert glued == {"ratio": 0.25, "count": 3, "label": "fp16"}
     assert type(glued["ratio"]) is float and type(glued["count"]) is int
+
+
+def test_a_wide_figure_is_narrowed_until_its_saved_image_fits_the_column():
+    import io
+    import struct
+
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 3))
+    ax.set_title("a title as wide as the figure " * 3)
+    report.fit_width(fig)
+    report.check_legible("fig_wide", fig)
+    png = io.BytesIO()
+    fig.savefig(png, dpi=100, bbox_inches="tight")  # as the page's figures are saved
+    width = struct.unpack(">I", png.getvalue()[16:20])[0]  # the PNG header's width
+    assert width <= report.MAX_WIDTH_IN * 100
+    plt.close(fig)

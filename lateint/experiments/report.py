@@ -171,6 +171,16 @@ MIN_FONT_PT = 9  # smallest text a figure may carry: legible at the page's width
 MAX_WIDTH_IN = 7.7  # 770 px at 100 dpi: the page shows figures at up to 776 px (_static/lateint.css)
 
 
+def saved_width(fig) -> float:
+    """Inches the saved image spans: the tight box around everything drawn plus the
+    padding ``bbox_inches="tight"`` adds on each side (as the page's figures are saved)."""
+    import matplotlib
+
+    fig.canvas.draw()  # runs the layout engine, as saving does
+    tight = fig.get_tightbbox(fig.canvas.get_renderer()).width
+    return tight + 2 * matplotlib.rcParams["savefig.pad_inches"]
+
+
 def check_legible(name: str, fig) -> None:
     """Refuse a figure wider than the page's column or with text under ``MIN_FONT_PT``.
 
@@ -184,8 +194,7 @@ def check_legible(name: str, fig) -> None:
     """
     from matplotlib.text import Text
 
-    fig.canvas.draw()
-    drawn = max(fig.get_figwidth(), fig.get_tightbbox(fig.canvas.get_renderer()).width)
+    drawn = saved_width(fig)
     if drawn > MAX_WIDTH_IN + 1e-6:
         raise ValueError(f"{name}: {drawn:.1f} in wide; the page shows at most {MAX_WIDTH_IN} in unshrunk")
     for text in fig.findobj(Text):
@@ -209,11 +218,10 @@ def glue_figure(name: str, fig) -> None:
 
 
 def fit_width(fig, width: float = MAX_WIDTH_IN) -> None:
-    """Narrow ``fig`` until its saved image (the tight box around everything drawn, a
-    title that runs past the edge included) is at most ``width`` inches wide."""
+    """Narrow ``fig`` until its saved image (``saved_width``: a title that runs past the
+    edge included) is at most ``width`` inches wide."""
     for _ in range(4):
-        fig.canvas.draw()  # runs the layout engine, as saving does
-        drawn = fig.get_tightbbox(fig.canvas.get_renderer()).width  # inches
+        drawn = saved_width(fig)
         if drawn <= width:
             return
         fig.set_size_inches(fig.get_figwidth() - (drawn - width) - 0.02, fig.get_figheight())
