@@ -25,6 +25,7 @@ Left out: search and the on-disk format (``index.py``, ``indexfile.py``). Pass
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -206,15 +207,27 @@ def _residual(
     )
 
 
-def nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """(n,) index of each row's most similar centroid (inner product), int64."""
-    X, C = (
-        torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
-        torch.from_numpy(np.ascontiguousarray(centroids, dtype=np.float32)),
-    )
-    rows = max(1, 2**24 // max(1, len(C)))  # blocks of 64 MB of scores
-    # a plain matmul and argmax: 2.5x faster here than faiss's flat search, same answer
-    return torch.cat([(X[i : i + rows] @ C.T).argmax(1) for i in range(0, len(X), rows)]).numpy()
+def nearest_centroid(x: np.ndarray, centroids: np.ndarray, block_rows: int | None = None) -> np.ndarray:
+    """(n,) index of each row's most similar centroid (inner product), int64.
+
+    A plain matmul and argmax, ``block_rows`` rows at a time (default: 64 MB of scores);
+    2.5x faster here than faiss's flat search, with the same answer.
+    """
+    return _assign(_tensor(x), _tensor(centroids), block_rows)[0].numpy()
+
+
+def _assign(
+    X: torch.Tensor, C: torch.Tensor, block_rows: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's nearest centroid and its inner product with it."""
+    rows = block_rows or max(1, 2**24 // max(1, len(C)))
+    best = [(X[i : i + rows] @ C.T).max(1) for i in range(0, len(X), rows)]
+    if not best:
+        return torch.zeros(0, dtype=torch.long), torch.zeros(0)
+    return torch.cat([b.indices for b in best]), torch.cat([b.values for b in best])
+
+
+MIN_POINTS_PER_CENTROID = 39  # fewer training points place centroids poorly (faiss's minimum too)
 
 
 def kmeans(
@@ -223,25 +236,38 @@ def kmeans(
     """Spherical k-means: (k, dim) unit centroids of the unit rows x (n, dim).
 
     Starts from k distinct seeded rows; trains on a seeded sample of at most
-    ``k * max_points_per_centroid`` rows (as faiss does); a centroid left without
-    rows restarts at a random row. Written out because it runs 5x faster here
-    than faiss.Kmeans (which spends its time in the same assignment step).
+    ``k * max_points_per_centroid`` rows (as faiss does); a centroid left without rows
+    restarts at the row its centroid fits worst, which it then holds. Warns
+    when there are fewer than ``MIN_POINTS_PER_CENTROID`` rows per centroid. Written out
+    because it runs about 3x faster here than faiss.Kmeans, which spends its time in the
+    same assignment step.
     """
     n = len(x)
     if not 1 <= k <= n:
         raise ValueError(f"k={k} centroids need 1 <= k <= the number of vectors ({n})")
+    if n < k * MIN_POINTS_PER_CENTROID:
+        warnings.warn(
+            f"k-means of {n} points into {k} centroids: fewer than {MIN_POINTS_PER_CENTROID} "
+            "points per centroid place them poorly",
+            stacklevel=2,
+        )
     g = torch.Generator().manual_seed(seed)
-    X = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    X = _tensor(x)
     if n > k * max_points_per_centroid:
         X = X[torch.randperm(n, generator=g)[: k * max_points_per_centroid].sort().values]
     C = X[torch.randperm(len(X), generator=g)[:k]].clone()
     for _ in range(niter):
-        ids = torch.from_numpy(nearest_centroid(X.numpy(), C.numpy()))
+        ids, fit = _assign(X, C)
         sums = torch.zeros_like(C).index_add_(0, ids, X)
         empty = torch.bincount(ids, minlength=k) == 0
-        sums[empty] = X[torch.randint(len(X), (int(empty.sum()),), generator=g)]
+        sums[empty] = X[fit.argsort()[: int(empty.sum())]]  # the worst-fitting rows
         C = torch.nn.functional.normalize(sums, dim=1)
     return C.numpy()
+
+
+def _tensor(x: np.ndarray) -> torch.Tensor:
+    """float32, C-contiguous and writable (torch warns on a read-only array), copied only if needed."""
+    return torch.from_numpy(np.require(x, dtype=np.float32, requirements=["C", "W"]))
 
 
 def _buckets(residuals: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:

@@ -54,7 +54,7 @@ def test_the_mask_rows_figure_marks_where_each_mask_lands_and_stays_legible(ship
     assert found["share"] == pytest.approx(float(a.best_score[found["rows"]].sum()) / a.score)
     fig = plots.mask_rows(a, found["rows"])
     fig.canvas.draw()
-    report.check_legible("fig_mask_rows", fig)  # within the page's column, no text under 9 pt
+    report.prepare_figure("fig_mask_rows", fig)  # within the page's column, no text under 9 pt
     sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
     assert min(sizes) >= 9
     plt.close(fig)

@@ -265,8 +265,30 @@ def test_kmeans_converges_to_the_means_of_its_clusters():
     start = points[::100]  # 8 points from 2 of the clusters fit worse
     assert (points @ found.T).max(1).mean() > (points @ start.T).max(1).mean()
     assert np.array_equal(found, kmeans(points, 8, niter=20))  # seeded
+    assert not np.array_equal(found, kmeans(points, 8, niter=20, seed=1))
     with pytest.raises(ValueError, match="k=801"):
         kmeans(points, 801)
+    with pytest.warns(UserWarning, match="fewer than 39 points per centroid"):
+        kmeans(points, 100)
+
+
+def test_kmeans_trains_on_a_sample_and_restarts_empty_centroids():
+    points = unit_vectors(400, 8).numpy()
+    # a sample of 4 * 10 rows: every centroid is a normalized mean of sampled rows
+    found = kmeans(points, 4, niter=5, max_points_per_centroid=10)
+    assert found.shape == (4, 8) and np.allclose(np.linalg.norm(found, axis=1), 1, atol=1e-5)
+    twice = np.repeat(points[:50], 2, axis=0)  # 50 distinct rows, each twice
+    with pytest.warns(UserWarning):
+        found = kmeans(twice, 50, niter=10)
+    assert len(np.unique(nearest_centroid(twice, found))) == 50  # no centroid ends empty
+
+
+def test_nearest_centroid_in_blocks_and_on_no_rows(x):
+    centroids = x[:7].numpy()
+    assert np.array_equal(
+        nearest_centroid(x.numpy(), centroids, block_rows=3), nearest_centroid(x.numpy(), centroids)
+    )
+    assert nearest_centroid(x.numpy()[:0], centroids).shape == (0,)
 
 
 def test_nearest_centroid_is_the_argmax_of_inner_products(x):

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -148,11 +150,12 @@ def test_storage_rows_carry_per_query_values_for_intervals(colbert_style, builti
     assert size.in_points(diffs["fp16"]).mean == pytest.approx(100 * diffs["fp16"].mean)
 
 
-def test_pricing_codes_gives_k_means_enough_points(colbert_style, setup, capfd):
+def test_pricing_codes_gives_k_means_enough_points(colbert_style, setup):
     vectors, _ = setup
     dim = vectors.dim
-    per_vector = size.bytes_per_vector(vectors.vectors[:300])  # 300 points: 256 centroids would get ~1 each
-    assert "WARNING clustering" not in capfd.readouterr().err  # faiss's warning, printed from C++ to stderr
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # k-means warns below 39 points a centroid
+        per_vector = size.bytes_per_vector(vectors.vectors[:300])  # 256 centroids would get ~1 each
     assert per_vector["residual 2-bit"] == 2 + dim * 2 / 8 and per_vector["binary"] == dim / 8
 
 
@@ -170,7 +173,7 @@ def test_residual_example_is_what_the_code_stores(colbert_style, setup):
     by_hand = ex.centroid + ex.bucket_values[ex.buckets, np.arange(dim)]  # centroid + bucket values
     np.testing.assert_allclose(by_hand / np.linalg.norm(by_hand), ex.decoded, atol=1e-5)
     assert ex.cosine == pytest.approx(float(ex.decoded @ ex.original) / float(np.linalg.norm(ex.original)))
-    report.check_legible("fig_residual", plots.residual_code(ex))  # fits the page, no text under 9 pt
+    report.prepare_figure("fig_residual", plots.residual_code(ex))  # fits the page, no text under 9 pt
 
 
 def test_funnel_follows_one_query_from_every_document_to_k(colbert_style, builtin, setup):
@@ -227,13 +230,13 @@ def _text_boxes(fig):
 
 
 def assert_legible(fig):
-    """Fits the page's column unshrunk, no text under 9 pt (``report.check_legible``),
+    """As the page shows it (``report.prepare_figure``): fits the column, no text under 9 pt,
     and no two texts overlapping."""
     import matplotlib.pyplot as plt
 
     from lateint.experiments import report
 
-    report.check_legible("figure", fig)
+    report.prepare_figure("figure", fig)
     boxes = _text_boxes(fig)
     small = [(text, size) for text, size, _ in boxes if size < 9]
     assert not small, f"text under 9 pt: {small[:5]}"

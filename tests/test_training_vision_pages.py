@@ -9,7 +9,7 @@ from lateint.checkpoints import DEFAULT
 from lateint.experiments import plots, records, training, vision
 from lateint.vectors import TokenVectors, offsets_from_lengths
 
-legible = assert_legible  # what the book refuses to glue (report.check_legible), and no colliding texts
+legible = assert_legible  # what the book refuses to glue (report.prepare_figure), and no colliding texts
 
 
 def test_a_head_without_a_card_is_said_to_have_none():

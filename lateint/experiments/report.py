@@ -211,10 +211,16 @@ def glue_figure(name: str, fig) -> None:
     import matplotlib.pyplot as plt
     from myst_nb import glue
 
-    fit_width(fig)
-    check_legible(name, fig)
+    prepare_figure(name, fig)
     glue(name, fig, display=False)
     plt.close(fig)
+
+
+def prepare_figure(name: str, fig) -> None:
+    """What the page does to a figure before showing it: ``fit_width``, then
+    ``check_legible`` (tests call it to see a figure as the page will)."""
+    fit_width(fig)
+    check_legible(name, fig)
 
 
 def fit_width(fig, width: float = MAX_WIDTH_IN) -> None:

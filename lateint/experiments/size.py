@@ -312,12 +312,14 @@ def bytes_per_vector(
 
     Residual codes use ``centroids`` ((k, dim), e.g. an index's) when given, else k-means
     centroids of their own, trained once: ``k``, or fewer where ``sample`` cannot give
-    each the 39 training points faiss asks for at the least (centroids trained on fewer
+    each ``compress.MIN_POINTS_PER_CENTROID`` training points (centroids trained on fewer
     are poorly placed). The count does not change the bytes: a centroid id takes 2 bytes
     for any count up to 65,536.
     """
     if centroids is None:
-        centroids = compress.compress(sample, "residual", k=min(k, max(1, len(sample) // 39))).centroids
+        centroids = compress.compress(
+            sample, "residual", k=min(k, max(1, len(sample) // compress.MIN_POINTS_PER_CENTROID))
+        ).centroids
     out = {}
     for name, options in CODES.items():
         method = name.split(" ")[0]
