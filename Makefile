@@ -53,7 +53,7 @@ site-smoke: setup browser $(MATHJAX)
 	$(BIN)/python tools/check_site.py _build/smoke/_build/html
 
 test: site-smoke
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 # A kernel, "lateint", that carries what the Makefile exports: the data folder and the CPU
 # kernel pin, so a chapter run by hand gives the book's numbers.
