@@ -34,9 +34,9 @@ def three_ways(example):
     grid = fig.add_gridspec(3, 2, height_ratios=[0.8, 1.0, 1.25], width_ratios=[1, 0.12])
     doc = textwrap.shorten(example.doc, 150, placeholder=" ...")
     fig.suptitle(
-        textwrap.fill(f"Query: \u201c{example.query}\u201d", 90)
+        textwrap.fill(f"Query: \u201c{example.query}\u201d", 84)
         + "\n"
-        + textwrap.fill(f"Document {example.doc_id}: \u201c{doc}\u201d", 90),
+        + textwrap.fill(f"Document {example.doc_id}: \u201c{doc}\u201d", 84),
         fontsize=10,
         x=0.01,
         ha="left",
@@ -145,7 +145,7 @@ def three_ways(example):
     ax.set_yticks(range(sim.shape[0]), a.query_tokens, fontsize=9)
     ax.set_xticks(range(len(cols)), [a.doc_tokens[c] for c in cols], rotation=90, fontsize=9)
     ax.set_xlabel(
-        f"document tokens: the best matches and their neighbours ({len(cols)} of the {sim.shape[1]} "
+        f"document tokens: the best matches and their neighbours\n({len(cols)} of the {sim.shape[1]} "
         "with a vector; punctuation has none)",
         fontsize=9,
     )
@@ -153,7 +153,7 @@ def three_ways(example):
         ax,
         "3  Late interaction (MaxSim)",
         COLORS["late"],
-        f"each query token keeps its best document token (boxed); sum:  score = {a.score:.2f}",
+        f"each query token keeps its best match (boxed); sum:  score = {a.score:.2f}",
     )
     side = fig.add_subplot(grid[2, 1], sharey=ax)
     side.axis("off")
