@@ -46,7 +46,7 @@ HEADLINES = {
         [("exh_ndcg", ".3f"), ("best_ndcg", ".3f"), ("muvera_ndcg", ".3f")],
         ["fig-funnel", "fig-speed", "fig-muvera", "fig-scaling"],
     ),
-    "book/04_size": ([("ref_ndcg", ".3f"), ("knee_bytes", ".1f")], ["fig-residual", "fig-size"]),
+    "book/04_size": ([("ref_ndcg", ".3f"), ("knee_bytes", ".0f")], ["fig-residual", "fig-size"]),
     "book/05_thinking_tokens": ([("main_sweep_base", ".3f")], ["fig-mask-rows", "fig-sweep"]),
     "book/06_colpali": (
         [("pages_ndcg", ".3f"), ("text_ndcg", ".3f")],
