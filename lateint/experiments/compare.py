@@ -166,7 +166,7 @@ def example_query(
 # -- what chapter 1 shows ---------------------------------------------------------
 
 THUMBNAIL = Path("_generated") / "three_ways.png"  # relative to the chapter's folder, book/
-BEST = {"nDCG@10": "max", "R@100": "max", "MRR@10": "max", "index (MB)": "min", "ms / query": "min"}
+BEST = {"nDCG@10": "max", "R@100": "max", "MRR@10": "max", "index (MiB)": "min", "ms / query": "min"}
 
 
 def with_zeroshot(results: dict[str, Result], zeroshot: Result) -> dict[str, Result]:
@@ -197,7 +197,7 @@ def show_table(collection: Collection, results: dict[str, Result], diffs: dict[s
                 f"{d.low:+.3f} to {d.high:+.3f}" if d else "",
                 f"{r.metrics['R@100']:.3f}",
                 f"{r.metrics['MRR@10']:.3f}",
-                f"{r.index_bytes / 1e6:.1f}",
+                f"{r.index_bytes / 2**20:.1f}",
                 f"{r.query_ms:.1f}" if np.isfinite(r.query_ms) else "-",
             ]
         )
@@ -208,7 +208,7 @@ def show_table(collection: Collection, results: dict[str, Result], diffs: dict[s
         "late minus this (95% interval)",
         "R@100",
         "MRR@10",
-        "index (MB)",
+        "index (MiB)",
         "ms / query",
     ]
     display(
@@ -222,7 +222,7 @@ def show_table(collection: Collection, results: dict[str, Result], diffs: dict[s
             f"{collection.name}_{m}_ndcg": r.metrics["nDCG@10"],
             f"{collection.name}_{m}_recall": r.metrics["R@100"],
             f"{collection.name}_{m}_ms": r.query_ms,
-            f"{collection.name}_{m}_mb": r.index_bytes / 1e6,
+            f"{collection.name}_{m}_mib": r.index_bytes / 2**20,
         }
     for m, d in diffs.items():
         values |= {f"{collection.name}_late_vs_{m}": f"{d:.3f}"}
@@ -235,7 +235,9 @@ def glue_main(collection: Collection, results: dict[str, Result]) -> None:
     from . import plots
 
     points = {
-        m: (r.query_ms, r.metrics["nDCG@10"], r.index_bytes / 1e6) for m, r in results.items() if m in METHODS
+        m: (r.query_ms, r.metrics["nDCG@10"], r.index_bytes / 2**20)
+        for m, r in results.items()
+        if m in METHODS
     }
     report.glue_figure(
         "fig_cost",
@@ -246,7 +248,7 @@ def glue_main(collection: Collection, results: dict[str, Result]) -> None:
         values |= {
             f"main_{key}_ndcg": results[key].metrics["nDCG@10"],
             f"main_{key}_ms": results[key].query_ms,
-            f"main_{key}_mb": results[key].index_bytes / 1e6,
+            f"main_{key}_mib": results[key].index_bytes / 2**20,
         }
     values["beir_bm25_scifact"] = published.BEIR_BM25_SCIFACT_NDCG
     values["main_late_vs_bm25_ms"] = results["late"].query_ms / results["bm25"].query_ms

@@ -230,13 +230,13 @@ def metric_bars(
 def cost_quality(points: dict[str, tuple[float, float, float]], title: str = ""):
     """Scatter of query time (ms, log x) against nDCG@10; marker area ~ index size.
 
-    ``points[method] = (query_ms, ndcg, index_mb)``.
+    ``points[method] = (query_ms, ndcg, index_mib)``.
     """
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for method, (ms, ndcg, mb) in points.items():
         ax.scatter(ms, ndcg, s=40 + 8 * np.sqrt(mb * 100), color=COLORS.get(method.split(":")[0]), alpha=0.8)
         ax.annotate(
-            f"{method}\n{mb:.1f} MB", (ms, ndcg), textcoords="offset points", xytext=(8, -4), fontsize=9
+            f"{method}\n{mb:.1f} MiB", (ms, ndcg), textcoords="offset points", xytext=(8, -4), fontsize=9
         )
     ax.set_xscale("log")
     ax.margins(x=0.25, y=0.2)  # room for the largest marker and its label inside the axes
