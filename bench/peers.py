@@ -5,7 +5,7 @@ query at a time, query encoding excluded), end-to-end p50 (encoding included),
 nDCG@10, R@100, and p50 as a ratio to exhaustive MaxSim measured in the same run.
 
 - exhaustive MaxSim (``lateint.maxsim``), the reference;
-- lateint's index (``LateIndex``), its fastest setting within half a point of exhaustive;
+- lateint's index (``PlaidIndex``), its fastest setting within half a point of exhaustive;
 - MUVERA encodings in faiss (flat, HNSW) + exact re-rank (``lateint.muvera``), its
   fastest point within half a point, else its best;
 - Qdrant's engine in-process (``qdrant-edge-py``): every point scored, int8 scalar
@@ -30,8 +30,8 @@ import numpy as np
 from lateint import data, load_encoder, maxsim, metrics, qdrant, timing
 from lateint.evaluate import encode_collection
 from lateint.experiments import speed
-from lateint.index import IndexConfig
 from lateint.muvera import MuveraConfig
+from lateint.plaid import IndexConfig, cached_index
 
 
 def emit(**record) -> None:
@@ -167,7 +167,7 @@ def main() -> int:
     corpus_key = speed.corpus_key(collection, encoder)
     for name, config in {"fp16": IndexConfig(compression="fp16"), "residual 2-bit": IndexConfig()}.items():
         started = time.perf_counter()
-        index = speed.cached_index(vectors, collection.doc_ids, config, corpus_key)
+        index = cached_index(vectors, collection.doc_ids, config, corpus_key)
         build_s = time.perf_counter() - started
         settings = [{"nprobe": p, "ndocs": n} for p in (1, 2, 4) for n in (128, 256, 512)]
         sweep = speed.sweep(index, queries, encode_ms, collection, settings, progress=False)

@@ -24,8 +24,8 @@ from lateint import data, load_encoder
 from lateint.encoder import Encoder
 from lateint.evaluate import encode_collection, run_method
 from lateint.experiments import size, speed
-from lateint.index import IndexConfig
 from lateint.maxsim import maxsim
+from lateint.plaid import IndexConfig, cached_index
 from lateint.timing import interleaved, percentiles, time_each
 
 
@@ -110,12 +110,12 @@ def index_search(
     the centroids and the vectors."""
     vectors = encode_collection(encoder, collection)
     corpus_key = speed.corpus_key(collection, encoder)
-    residual = speed.cached_index(
+    residual = cached_index(
         vectors, collection.doc_ids, IndexConfig(compression="residual", bits=2), corpus_key
     )
     indexes = {
         "residual 2-bit": residual,
-        "fp16": speed.cached_index(
+        "fp16": cached_index(
             vectors,
             collection.doc_ids,
             IndexConfig(compression="fp16"),

@@ -11,7 +11,9 @@ Modules in reading order; data flows down the list:
 - ``maxsim``: exact MaxSim scores and exhaustive top-k: the reference every fast path meets.
 - ``compress``: fp16, int8, ColBERTv2 residual codes, sign bits (and Hamming MaxSim over them).
 - ``pooling``: fewer vectors per document by merging similar ones (Ward clustering).
-- ``index``: ``TokenIndex`` (ColBERT's per-token lookups) and ``LateIndex`` (PLAID's stages).
+- ``token_index``: ``TokenIndex``, ColBERT's original search (per-token faiss lookups).
+- ``plaid``: ``PlaidIndex``, PLAID's stages over residual codes, scored without decoding.
+- ``workspace``: buffers a search reuses from one query to the next.
 - ``indexfile``: named arrays in a versioned, checksummed safetensors file.
 - ``baselines``: BM25 (rank-bm25, bm25s) and one mean-pooled dense vector (faiss).
 - ``metrics``: nDCG@10, Recall@100, MRR@10 by ir-measures (trec_eval's code).

@@ -3,7 +3,7 @@
 A ColPali-family model {cite}`faysse2024colpali` (``vidore/colpali-v1.3`` on PaliGemma-3B,
 ``vidore/colSmol-256M`` on SmolVLM, the ColQwen2 models) embeds a page image as one
 128-d vector per image patch, and a query as one vector per token. Those vectors go
-into the same ``TokenVectors``, ``maxsim.search`` and ``LateIndex`` as text vectors;
+into the same ``TokenVectors``, ``maxsim.search`` and ``PlaidIndex`` as text vectors;
 nothing else in lateint changes.
 
 Needs the optional ``colpali-engine`` package and the model's weights (a hub id, fetched

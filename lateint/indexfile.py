@@ -8,9 +8,9 @@ pickle). lateint adds to the header's metadata:
 - ``version``: the layout's version; a newer version than this code reads is refused;
 - ``sha256``: over every array's name, dtype, shape and bytes in name order, so a
   flipped bit anywhere in the data is caught, not searched;
-- whatever string fields the caller adds (``index.py`` stores its settings as JSON).
+- whatever string fields the caller adds (``plaid.py`` stores its settings as JSON).
 
-This module knows files, not indexes: ``LateIndex.save`` and ``LateIndex.load`` say which
+This module knows files, not indexes: ``PlaidIndex.save`` and ``PlaidIndex.load`` say which
 arrays make an index.
 
 Left out: memory mapping and partial loads; the whole file is read into memory.

@@ -5,7 +5,7 @@ the document's token vectors ``d_j``. Padded document positions are set to ``-in
 before the max, never multiplied by 0: a zeroed pad would beat a real negative
 similarity. Padded query positions (only when a ``Q_mask`` is given) add nothing.
 
-Left out: candidate generation and compression (``index.py``, ``compress.py``);
+Left out: candidate generation and compression (``plaid.py``, ``compress.py``);
 everything here is exhaustive and exact, the reference the fast paths are tested
 against.
 """
@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .vectors import length_batches, used_widths
+from .workspace import Workspace
 
 # Keep each block's similarity tensor under about 1M floats (4 MB): small enough to stay
 # in cache between the GEMM that writes it and the max that reads it. With query groups
@@ -28,6 +29,7 @@ def maxsim(
     D: torch.Tensor,
     D_mask: torch.Tensor,
     Q_mask: torch.Tensor | None = None,
+    workspace: Workspace | None = None,
 ) -> torch.Tensor:
     """MaxSim scores of every query against every document.
 
@@ -42,6 +44,9 @@ def maxsim(
     Q_mask : torch.Tensor, optional
         Bool, shape (n_queries, query_len): True where a query token counts. Default:
         all count (queries padded with [MASK] are attended to and all score).
+    workspace : Workspace, optional
+        Where the similarity blocks are written; pass the same one to every call of a
+        loop so that no call allocates them again (``workspace.py`` says why).
 
     Returns
     -------
@@ -60,17 +65,19 @@ def maxsim(
     scores = torch.empty(n_q, n_d, dtype=torch.float32)
     if n_d == 0 or n_q == 0:
         return scores
+    ws = Workspace() if workspace is None else workspace
     Q_flat = Q.reshape(n_q * q_len, dim).float()  # (n_q*q_len, dim)
     block = max(1, _BLOCK_FLOATS // max(1, n_q * q_len * d_len))
     for start in range(0, n_d, block):
         D_block = D[start : start + block].float()  # (b, d_len, dim)
         b = D_block.shape[0]
-        pads = torch.zeros(b * d_len).masked_fill_(
-            ~D_mask[start : start + b].reshape(-1), float("-inf")
-        )  # (b*d_len,)
+        pads = ws.get("pads", (b * d_len,)).fill_(0)
+        pads.masked_fill_(~D_mask[start : start + b].reshape(-1), float("-inf"))  # (b*d_len,)
         # -inf at padded positions, added inside the GEMM (beta=1): one pass fewer than masked_fill after
-        sim = torch.addmm(pads, Q_flat, D_block.reshape(b * d_len, dim).T).view(n_q, q_len, b, d_len)
-        best = sim.amax(dim=3)  # (n_q, q_len, b)
+        sim = torch.addmm(
+            pads, Q_flat, D_block.reshape(b * d_len, dim).T, out=ws.get("sim", (n_q * q_len, b * d_len))
+        ).view(n_q, q_len, b, d_len)
+        best = torch.amax(sim, dim=3, out=ws.get("best", (n_q, q_len, b)))  # (n_q, q_len, b)
         if Q_mask is not None:
             best.masked_fill_(~Q_mask.view(n_q, q_len, 1), 0.0)
         scores[:, start : start + b] = best.sum(dim=1)
@@ -85,6 +92,7 @@ def search(
     Q_mask: torch.Tensor | None = None,
     group: int = 32,
     doc_group: int = 1024,
+    workspace: Workspace | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Exhaustive top-``k`` by MaxSim. Shapes as in :func:`maxsim`.
 
@@ -92,7 +100,7 @@ def search(
     its longest query by ``Q_mask`` (without one, every row counts and nothing is cut);
     documents likewise in groups of ``doc_group`` with similar lengths, each cut to its
     longest document. Skipping padding changes no score and saves most of the work when
-    lengths vary.
+    lengths vary. One ``workspace`` serves every block (a new one when None).
 
     Returns
     -------
@@ -104,11 +112,12 @@ def search(
     doc_lengths = used_widths(D_mask).clamp(min=1)  # (n_docs,)
     query_groups = [(rows, int(lengths[rows].max())) for rows in length_batches(lengths, group)]
     scores = torch.empty(Q.shape[0], D.shape[0])
+    ws = Workspace() if workspace is None else workspace
     for docs in length_batches(doc_lengths, doc_group):
         d_width = int(doc_lengths[docs].max())
         D_block, D_block_mask = D[docs, :d_width], D_mask[docs, :d_width]  # one gather per block
         for rows, width in query_groups:
-            block = maxsim(Q[rows, :width], D_block, D_block_mask, Q_mask[rows, :width])
+            block = maxsim(Q[rows, :width], D_block, D_block_mask, Q_mask[rows, :width], ws)
             scores[rows[:, None], docs[None, :]] = block
     top = torch.topk(scores, k=min(k, scores.shape[1]), dim=1)
     return top.values, top.indices

@@ -2,9 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from lateint.index import IndexConfig, LateIndex, TokenIndex, default_nlist
+from lateint.compress import decompress
 from lateint.indexfile import IndexFileError
 from lateint.maxsim import maxsim, search
+from lateint.plaid import IndexConfig, PlaidIndex, default_nlist
+from lateint.token_index import TokenIndex
+from lateint.vectors import TokenVectors
+from lateint.workspace import Workspace
 
 
 def test_generous_lookups_return_the_exhaustive_top_k(colbert_style, builtin):
@@ -37,7 +41,7 @@ def test_ivf_index_with_all_cells_probed_is_exact(colbert_style, builtin):
     assert flat.search(q, k=5, k_tokens=8)[1].tolist() == ivf.search(q, k=5, k_tokens=8)[1].tolist()
 
 
-# -- LateIndex ------------------------------------------------------------------
+# -- PlaidIndex ------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +59,7 @@ def exhaustive_top(vectors, Q, k):
 @pytest.mark.parametrize("compression", ["fp32", "fp16"])
 def test_generous_settings_return_the_exhaustive_top_10(corpus, builtin, compression):
     vectors, Q = corpus
-    index = LateIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=16, compression=compression))
+    index = PlaidIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=16, compression=compression))
     scores, top = exhaustive_top(vectors, Q, k=10)
     for row in range(len(Q)):
         hits = index.search(Q[row], k=10, nprobe=16, ndocs=None)  # every cell, every candidate exactly
@@ -69,7 +73,7 @@ def test_generous_settings_return_the_exhaustive_top_10(corpus, builtin, compres
 
 def test_pruning_scores_fewer_documents_exactly(corpus, builtin):
     vectors, Q = corpus
-    index = LateIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=16, compression="fp32"))
+    index = PlaidIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=16, compression="fp32"))
     D, D_mask = vectors.padded()
     for row in range(len(Q)):
         hits = index.search(Q[row], k=3, nprobe=16, ndocs=16)
@@ -82,10 +86,50 @@ def test_pruning_scores_fewer_documents_exactly(corpus, builtin):
         assert roomy.n_scored == vectors.n_docs
 
 
+@pytest.mark.parametrize("bits", [1, 2, 4])
+@pytest.mark.parametrize("setting", [{"nprobe": 16, "ndocs": None}, {"nprobe": 2, "ndocs": 8}])
+def test_scoring_the_codes_equals_decoding_them(corpus, builtin, bits, setting):
+    """The lookup table gives decode-then-MaxSim's scores, and so its ranking."""
+    vectors, Q = corpus
+    index = PlaidIndex.build(
+        vectors, builtin.doc_ids, IndexConfig(nlist=16, compression="residual", bits=bits)
+    )
+    D, D_mask = TokenVectors(decompress(index.store), vectors.offsets, vectors.token_ids).padded()
+    for row in range(len(Q)):
+        codes = index.search(Q[row], k=5, scoring="codes", **setting)
+        decoded = index.search(Q[row], k=5, scoring="decode", **setting)
+        assert "tables" in codes.stage_ms and "decompress" in decoded.stage_ms
+        torch.testing.assert_close(codes.scores, decoded.scores, atol=1e-5, rtol=0)
+        assert codes.docs.tolist() == decoded.docs.tolist()
+        exact = maxsim(Q[row : row + 1], D[codes.docs], D_mask[codes.docs])[0]
+        torch.testing.assert_close(codes.scores, exact, atol=1e-5, rtol=0)  # over the decoded vectors
+
+
+def test_scoring_codes_needs_residual_codes(corpus, builtin):
+    vectors, Q = corpus
+    index = PlaidIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=16, compression="fp16"))
+    with pytest.raises(ValueError, match="residual codes only"):
+        index.search(Q[0], scoring="codes")
+
+
+def test_a_workspace_is_reused_across_queries(corpus, builtin):
+    vectors, Q = corpus
+    index = PlaidIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=16, compression="residual"))
+    ws = Workspace()
+    first = index.search(Q[0], k=5, nprobe=2, ndocs=8, workspace=ws)
+    size = ws.nbytes
+    assert size > 0 and index.workspace.nbytes == 0  # the given one was used, not the index's own
+    for row in range(len(Q)):
+        index.search(Q[row], k=5, nprobe=2, ndocs=8, workspace=ws)
+    again = index.search(Q[0], k=5, nprobe=2, ndocs=8, workspace=ws)
+    assert again.docs.tolist() == first.docs.tolist()  # a reused buffer changes no result
+    torch.testing.assert_close(again.scores, first.scores)
+
+
 def test_compressed_index_is_smaller_per_token(corpus, builtin):
     vectors, _ = corpus
     sizes = {
-        c: LateIndex.build(
+        c: PlaidIndex.build(
             vectors, builtin.doc_ids, IndexConfig(nlist=16, compression=c, bits=2)
         ).bytes_per_token
         for c in ("fp32", "fp16", "residual", "binary")
@@ -105,9 +149,9 @@ def test_default_nlist_grows_with_the_corpus():
 
 def test_save_and_load_round_trip(corpus, builtin, tmp_path):
     vectors, Q = corpus
-    index = LateIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=8, compression="residual", bits=2))
+    index = PlaidIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=8, compression="residual", bits=2))
     index.save(tmp_path / "i.lateint")
-    loaded = LateIndex.load(tmp_path / "i.lateint")
+    loaded = PlaidIndex.load(tmp_path / "i.lateint")
     assert loaded.doc_ids == index.doc_ids and loaded.config == index.config
     for row in range(3):
         a, b = index.search(Q[row], k=5, ndocs=None), loaded.search(Q[row], k=5, ndocs=None)
@@ -128,10 +172,10 @@ def test_save_and_load_round_trip(corpus, builtin, tmp_path):
 def test_damaged_files_are_refused_with_a_clear_error(corpus, builtin, tmp_path, damage, message):
     vectors, _ = corpus
     path = tmp_path / "i.lateint"
-    LateIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=8, compression="int8")).save(path)
+    PlaidIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=8, compression="int8")).save(path)
     path.write_bytes(damage(path.read_bytes()))
     with pytest.raises(IndexFileError, match=message):
-        LateIndex.load(path)
+        PlaidIndex.load(path)
 
 
 def test_foreign_safetensors_and_newer_versions_are_refused(tmp_path, corpus, builtin):
@@ -139,24 +183,24 @@ def test_foreign_safetensors_and_newer_versions_are_refused(tmp_path, corpus, bu
 
     save_file({"weight": np.zeros((2, 2), np.float32)}, str(tmp_path / "model.safetensors"))
     with pytest.raises(IndexFileError, match="not a lateint index"):
-        LateIndex.load(tmp_path / "model.safetensors")
+        PlaidIndex.load(tmp_path / "model.safetensors")
     save_file(
         {"weight": np.zeros(1, np.float32)},
         str(tmp_path / "v9.lateint"),
         metadata={"format": "lateint-index", "version": "9"},
     )
     with pytest.raises(IndexFileError, match="version '9'.*upgrade"):
-        LateIndex.load(tmp_path / "v9.lateint")
+        PlaidIndex.load(tmp_path / "v9.lateint")
     with pytest.raises(FileNotFoundError, match="no index file"):
-        LateIndex.load(tmp_path / "missing.lateint")
+        PlaidIndex.load(tmp_path / "missing.lateint")
 
 
 @pytest.mark.parametrize("compression", ["fp16", "int8", "residual", "binary"])
 def test_add_and_delete_match_an_index_built_on_the_result(corpus, builtin, compression):
     vectors, Q = corpus
     first, rest = list(range(20)), list(range(20, vectors.n_docs))
-    full = LateIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=8, compression=compression))
-    grown = LateIndex.build(
+    full = PlaidIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=8, compression=compression))
+    grown = PlaidIndex.build(
         vectors.select(first),
         builtin.doc_ids[:20],
         IndexConfig(nlist=8, compression=compression),
@@ -170,7 +214,7 @@ def test_add_and_delete_match_an_index_built_on_the_result(corpus, builtin, comp
     gone = builtin.doc_ids[3:30:4]
     grown.delete(gone)
     kept = [i for i, d in enumerate(builtin.doc_ids) if d not in gone]
-    rebuilt = LateIndex.build(
+    rebuilt = PlaidIndex.build(
         vectors.select(kept),
         [builtin.doc_ids[i] for i in kept],
         IndexConfig(nlist=8, compression="fp32"),
@@ -188,7 +232,7 @@ def test_add_and_delete_match_an_index_built_on_the_result(corpus, builtin, comp
 
 def test_bad_changes_are_refused(corpus, builtin):
     vectors, Q = corpus
-    index = LateIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=8, compression="fp16"))
+    index = PlaidIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=8, compression="fp16"))
     with pytest.raises(ValueError, match="already present"):
         index.add(vectors.select([0]), [builtin.doc_ids[0]])
     with pytest.raises(KeyError, match="not in the index"):
@@ -202,4 +246,4 @@ def test_bad_changes_are_refused(corpus, builtin):
     with pytest.raises(ValueError, match="shape"):
         index.search(Q)
     with pytest.raises(ValueError, match="empty corpus"):
-        LateIndex.build(vectors.select([]), [])
+        PlaidIndex.build(vectors.select([]), [])

@@ -1,4 +1,4 @@
-"""Property tests: any sequence of add / delete / save+load on a LateIndex ranks exactly
+"""Property tests: any sequence of add / delete / save+load on a PlaidIndex ranks exactly
 like an index built from scratch on the surviving documents with the same centroids;
 refused changes (unknown id, duplicate id) raise a clear error and change nothing."""
 
@@ -8,7 +8,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lateint.index import IndexConfig, LateIndex
+from lateint.plaid import IndexConfig, PlaidIndex
 from lateint.vectors import TokenVectors, offsets_from_lengths
 
 DIM, NLIST, POOL = 8, 4, 14  # a pool of 14 candidate documents per example
@@ -24,12 +24,12 @@ def random_corpus(seed: int) -> tuple[TokenVectors, list[str], torch.Tensor, np.
     return corpus, [f"d{i}" for i in range(POOL)], queries, centroids
 
 
-def ranking(index: LateIndex, q: torch.Tensor) -> tuple[list[str], np.ndarray]:
+def ranking(index: PlaidIndex, q: torch.Tensor) -> tuple[list[str], np.ndarray]:
     hits = index.search(q, k=5, nprobe=2, ndocs=6)
     return [index.doc_ids[i] for i in hits.docs.tolist()], hits.scores.numpy()
 
 
-def snapshot(index: LateIndex) -> tuple:
+def snapshot(index: PlaidIndex) -> tuple:
     return (list(index.doc_ids), index.offsets.copy(), index.token_cells.copy(), index.store.codes.copy())
 
 
@@ -56,7 +56,7 @@ operations = st.lists(
 def test_any_sequence_of_changes_ranks_like_a_rebuild(tmp_path, seed, compression, first, ops):
     corpus, ids, queries, centroids = random_corpus(seed)
     config = IndexConfig(nlist=NLIST, compression=compression)
-    index = LateIndex.build(corpus.select(range(first)), ids[:first], config, centroids=centroids)
+    index = PlaidIndex.build(corpus.select(range(first)), ids[:first], config, centroids=centroids)
     for op, picks in ops:
         present = set(index.doc_ids)
         before = snapshot(index)
@@ -69,7 +69,7 @@ def test_any_sequence_of_changes_ranks_like_a_rebuild(tmp_path, seed, compressio
                 index.delete(gone)
         elif op == "save_load":
             index.save(tmp_path / "i.lateint")
-            index = LateIndex.load(tmp_path / "i.lateint")
+            index = PlaidIndex.load(tmp_path / "i.lateint")
             assert same(before, snapshot(index))
         elif op == "add_duplicate":
             taken = [i for i in picks if ids[i] in present]
@@ -82,7 +82,7 @@ def test_any_sequence_of_changes_ranks_like_a_rebuild(tmp_path, seed, compressio
                 index.delete([ids[i] for i in picks if ids[i] in present][:1] + ["no-such-doc"])
             assert same(before, snapshot(index))
     survivors = [ids.index(d) for d in index.doc_ids]
-    rebuilt = LateIndex.build(corpus.select(survivors), index.doc_ids, config, centroids=centroids)
+    rebuilt = PlaidIndex.build(corpus.select(survivors), index.doc_ids, config, centroids=centroids)
     assert same(snapshot(index), snapshot(rebuilt))
     for q in queries:
         (docs_a, scores_a), (docs_b, scores_b) = ranking(index, q), ranking(rebuilt, q)

@@ -1,6 +1,6 @@
 """Property test for Qdrant's engine in-process: any sequence of upserts, deletes and
 reloads on an Edge shard leaves it ranking exactly like exhaustive MaxSim (lateint)
-over the documents that should survive. Qdrant's rules differ from LateIndex's and are
+over the documents that should survive. Qdrant's rules differ from PlaidIndex's and are
 asserted as such: upserting an existing id replaces that point, deleting an unknown id
 changes nothing."""
 

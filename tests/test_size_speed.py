@@ -5,14 +5,14 @@ import pytest
 
 from lateint import metrics
 from lateint.experiments import size, speed
-from lateint.index import IndexConfig, LateIndex
 from lateint.maxsim import search
+from lateint.plaid import IndexConfig, PlaidIndex
 
 
 @pytest.fixture(scope="module")
 def setup(colbert_style, builtin):
     vectors = colbert_style.encode_corpus(builtin.doc_texts)
-    index = LateIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=16, compression="fp32"))
+    index = PlaidIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=16, compression="fp32"))
     return vectors, index
 
 

@@ -6,7 +6,7 @@ token pooling (``pooling.py``), optionally with a Hamming first stage for sign b
 against them, so the quality it reports is the storage's alone, with no index pruning
 mixed in. Results are cached on disk like rankings (``lateint.evaluate``).
 
-Left out: the index's own overhead (cell ids, cell lists), which ``LateIndex.nbytes``
+Left out: the index's own overhead (cell ids, cell lists), which ``PlaidIndex.nbytes``
 counts.
 """
 
@@ -100,7 +100,7 @@ def evaluate(
         (``float_ms``).
     """
     if storage.method == "residual" and centroids is None:
-        raise ValueError("residual codes need centroids (e.g. LateIndex.centroids)")
+        raise ValueError("residual codes need centroids (e.g. PlaidIndex.centroids)")
     n_tokens = len(vectors.vectors)
     if storage.method == "fp32" and storage.pool_factor == 1:
         # the vectors as they are: exhaustive MaxSim, the ranking ``run_method`` caches

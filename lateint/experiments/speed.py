@@ -1,6 +1,6 @@
 """Speed against quality: an index's knobs swept, and how search cost grows with the corpus.
 
-``sweep`` runs every judged query through a ``LateIndex`` at each setting and reports
+``sweep`` runs every judged query through a ``PlaidIndex`` at each setting and reports
 nDCG@10 with latency percentiles; each query is encoded once, timed on its own, and
 its encoding time is added to each setting's search time for the end-to-end figure.
 ``fastest_within`` picks the fastest setting within a tolerance of exhaustive quality.
@@ -26,11 +26,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .. import cache, compress, index, indexfile, maxsim, metrics, qdrant, timing, vectors
+from .. import cache, maxsim, metrics, plaid, qdrant, timing, vectors
 from ..data import Collection
 from ..encoder import Encoder
-from ..index import IndexConfig, LateIndex
 from ..muvera import MuveraConfig, MuveraIndex
+from ..plaid import IndexConfig, PlaidIndex, cached_index
 from ..vectors import TokenVectors
 from .published import MSMARCO_PASSAGES, MSMARCO_TOKENS
 
@@ -38,33 +38,6 @@ from .published import MSMARCO_PASSAGES, MSMARCO_TOKENS
 def corpus_key(collection: Collection, encoder: Encoder) -> str:
     """Identifies a collection's token vectors: its documents and the model that encoded them."""
     return cache.key_for(corpus=collection.fingerprint(), model=encoder.fingerprint())
-
-
-def cached_index(
-    token_vectors: TokenVectors,
-    doc_ids: Sequence[str],
-    config: IndexConfig,
-    corpus_key: str,
-    centroids: np.ndarray | None = None,
-) -> LateIndex:
-    """Build an index once; later calls load its file (``indexfile.py``) from the cache
-    folder. ``corpus_key`` must identify the vectors (collection and model); the key
-    adds the settings, the given centroids and the source of the index code."""
-    key = cache.key_for(
-        kind="late-index",
-        corpus=corpus_key,
-        config=str(config),
-        n_tokens=len(token_vectors.vectors),
-        code=cache.source_key(index, compress, indexfile, vectors),
-        centroids=cache.array_key(centroids),
-    )
-    path = cache.cache_dir() / "indexes" / f"{key}.lateint"
-    if path.is_file():
-        return LateIndex.load(path)
-    built = LateIndex.build(token_vectors, doc_ids, config, centroids=centroids)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    built.save(path)
-    return built
 
 
 def encode_one_by_one(encoder: Encoder, texts: Sequence[str]) -> tuple[list[torch.Tensor], np.ndarray]:
@@ -79,7 +52,7 @@ def encode_one_by_one(encoder: Encoder, texts: Sequence[str]) -> tuple[list[torc
 
 
 def sweep(
-    late_index: LateIndex,
+    late_index: PlaidIndex,
     queries: Sequence[torch.Tensor],
     encode_ms: np.ndarray,
     collection: Collection,
@@ -249,7 +222,7 @@ def scaling(
     corpus_key: str,
     timing_queries: int = 30,
     seed: int = 0,
-    full: LateIndex | None = None,
+    full: PlaidIndex | None = None,
 ) -> list[dict]:
     """Exhaustive MaxSim and the index on random slices of the corpus.
 
@@ -277,7 +250,7 @@ def scaling(
 
 
 def _time_slice(
-    part: TokenVectors, part_index: LateIndex, queries: list[torch.Tensor], setting: dict
+    part: TokenVectors, part_index: PlaidIndex, queries: list[torch.Tensor], setting: dict
 ) -> dict:
     """One row of :func:`scaling`: exhaustive MaxSim and the index timed on one corpus slice."""
     D, D_mask = part.padded()
@@ -431,7 +404,7 @@ SWEEP_BEST = {
 }
 
 
-def show_indexes(indexes: dict[str, LateIndex], exhaustive) -> None:
+def show_indexes(indexes: dict[str, PlaidIndex], exhaustive) -> None:
     """The indexes' table (cells, bytes per token, MiB in memory); glues their sizes and
     exhaustive MaxSim's quality, time and size, the reference they are measured against."""
     from IPython.display import display
@@ -457,11 +430,11 @@ def show_indexes(indexes: dict[str, LateIndex], exhaustive) -> None:
     )
 
 
-def funnel(hits: index.Hits, n_docs: int, ndocs: int | None, k: int) -> list[tuple[str, int, float]]:
+def funnel(hits: plaid.Hits, n_docs: int, ndocs: int | None, k: int) -> list[tuple[str, int, float]]:
     """PLAID's funnel for one query's ``hits``: (stage, documents left after it, the
     stage's ms), from every document to the ``k`` returned.
 
-    >>> h = index.Hits(None, None, 900, 64, dict.fromkeys(STAGES, 1.0), 5.0)
+    >>> h = plaid.Hits(None, None, 900, 64, dict.fromkeys(STAGES, 1.0), 5.0)
     >>> [n for _, n, _ in funnel(h, 5000, 256, 10)]
     [5000, 900, 256, 64, 10]
     """
@@ -477,7 +450,7 @@ def funnel(hits: index.Hits, n_docs: int, ndocs: int | None, k: int) -> list[tup
 
 
 def show_trace(
-    hits: index.Hits, q: torch.Tensor, text: str, n_docs: int, nprobe: int, ndocs: int, k: int
+    hits: plaid.Hits, q: torch.Tensor, text: str, n_docs: int, nprobe: int, ndocs: int, k: int
 ) -> None:
     """Glue one query's trace through the index (``trace_*``) and its funnel (``fig_funnel``)."""
     from . import plots, report

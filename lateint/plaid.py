@@ -1,20 +1,17 @@
-"""Indexes for late interaction: candidates from per-token lookups, then exact MaxSim.
+"""A PLAID-style index: how ColBERTv2 and PLAID serve a large corpus.
 
-``TokenIndex`` is ColBERT's original end-to-end search {cite}`khattab2020colbert`: every
-document token vector goes into a faiss index, each row remembering its document. A
-query runs one lookup per query vector (its ``k`` nearest document token vectors); the
-documents owning those tokens are the candidates; exact MaxSim over the candidates'
-full token vectors ranks them. With ``nlist > 0`` the token index is an IVF: faiss
-k-means centroids, each lookup probing ``nprobe`` cells instead of scanning every
-vector. It keeps every vector in float32.
+The token vectors are stored as residual codes (``compress.py``), the k-means centroids
+double as IVF cells, and two centroid-interaction stages prune the candidates before
+exact MaxSim {cite}`santhanam2022plaid`. The exact stage scores the residual codes
+without decoding them, as WARP does {cite}`scheerer2025warp`: per query, a lookup table
+holds each query vector's dot product with every value a byte of code can stand for,
+so a token's similarity is a sum of table rows. The index can add and delete
+documents and lives on disk (``indexfile.py``); ``cached_index`` builds one once per
+corpus and settings.
 
-``LateIndex`` is how ColBERTv2 and PLAID serve a large corpus: the token vectors are
-stored compressed (``compress.py``), the k-means centroids double as IVF cells, and a
-centroid-interaction stage prunes candidates before exact MaxSim. It can add and delete
-documents and lives on disk (``indexfile.py``).
-
-Both search one query at a time and take its real vectors only, ``q`` (query_len, dim):
-``vectors.unpad(Q, Q_mask)`` gives them for a batch.
+It searches one query at a time and takes its real vectors only, ``q`` (query_len,
+dim): ``vectors.unpad(Q, Q_mask)`` gives them for a batch. ``token_index.py`` holds
+ColBERT's original search, one faiss lookup per query vector.
 
 Left out: PLAID's C++ kernels and multi-threaded batching; here each stage is a few
 numpy/torch calls, timed on its own.
@@ -23,82 +20,19 @@ numpy/torch calls, timed on its own.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
-import faiss
 import numpy as np
 import torch
 
-from . import compress, indexfile
+from . import cache, compress, indexfile, vectors
 from .compress import Compressed
-from .maxsim import maxsim, maxsim_packed
+from .maxsim import maxsim_packed
 from .vectors import TokenVectors, check_query, offsets_from_lengths, segment_ids
-
-
-@dataclass
-class Lookup:
-    """One query's candidate generation, for inspection."""
-
-    token_scores: np.ndarray  # (n_query_vectors, k) similarity of each hit
-    token_docs: np.ndarray  # (n_query_vectors, k) document of each hit (-1: none)
-    candidates: np.ndarray  # sorted unique documents hit by any query vector
-
-
-class TokenIndex:
-    """Document token vectors in a faiss inner-product index.
-
-    Parameters
-    ----------
-    vectors : TokenVectors
-        The corpus, as ``Encoder.encode_corpus`` returns it.
-    nlist : int
-        0 for an exact flat index; else the number of IVF cells (k-means centroids).
-    nprobe : int
-        IVF cells each lookup visits.
-    seed : int
-        For k-means.
-    """
-
-    def __init__(self, vectors: TokenVectors, nlist: int = 0, nprobe: int = 8, seed: int = 0):
-        if vectors.n_docs == 0:
-            raise ValueError("cannot index an empty corpus")
-        self.vectors = vectors
-        self.doc_of_token = vectors.doc_of_token.numpy()  # (n_tokens,)
-        data = np.ascontiguousarray(vectors.vectors.float().numpy())
-        dim = data.shape[1]
-        if nlist:
-            quantizer = faiss.IndexFlatIP(dim)
-            self.faiss = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            kmeans_sample = data[
-                np.random.default_rng(seed).choice(len(data), size=min(len(data), 256 * nlist), replace=False)
-            ]
-            self.faiss.cp.seed = seed
-            self.faiss.train(kmeans_sample)
-            self.faiss.nprobe = nprobe
-        else:
-            self.faiss = faiss.IndexFlatIP(dim)
-        self.faiss.add(data)
-
-    def lookup(self, q: torch.Tensor, k: int) -> Lookup:
-        """One lookup per vector of one query, ``q`` (query_len, dim)."""
-        check_query(q, self.faiss.d)
-        scores, rows = self.faiss.search(np.ascontiguousarray(q.float().numpy()), k)
-        docs = np.where(rows >= 0, self.doc_of_token[np.maximum(rows, 0)], -1)
-        return Lookup(scores, docs, np.unique(docs[docs >= 0]))
-
-    def search(
-        self, q: torch.Tensor, k: int = 10, k_tokens: int = 32
-    ) -> tuple[torch.Tensor, torch.Tensor, Lookup]:
-        """Top-``k`` documents for one query ``q`` (query_len, dim): candidates from
-        ``k_tokens`` lookups per query vector, then exact MaxSim. Returns (scores, doc
-        indices, the lookup)."""
-        hit = self.lookup(q, k_tokens)
-        D, D_mask = self.vectors.select(hit.candidates.tolist()).padded()
-        scores = maxsim(q[None], D, D_mask)[0]  # (n_candidates,)
-        top = torch.topk(scores, k=min(k, len(scores)))
-        return top.values, torch.as_tensor(hit.candidates)[top.indices], hit
+from .workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -118,14 +52,14 @@ class Hits:
     """One query's result, and what each stage did."""
 
     scores: torch.Tensor  # (k,) exact MaxSim, best first
-    docs: torch.Tensor  # (k,) positions in ``LateIndex.doc_ids``
+    docs: torch.Tensor  # (k,) positions in ``PlaidIndex.doc_ids``
     n_candidates: int  # documents with a token in a probed cell
     n_scored: int  # documents scored exactly (after centroid interaction)
     stage_ms: dict[str, float]  # each stage's wall time
     ms: float  # the whole search's wall time
 
 
-class LateIndex:
+class PlaidIndex:
     """A ColBERTv2/PLAID-style index: IVF cells, compressed token vectors, four stages.
 
     1. **Candidates**: each query vector picks its ``nprobe`` most similar centroids;
@@ -134,9 +68,12 @@ class LateIndex:
        in which a document token stands in by its centroid, over the probed cells only
        (a query vector with no probed cell in the document adds 0); the best ``ndocs``
        go on.
-    3. **Centroid interaction** over all of those documents' tokens; the best
+    3. **Centroid interaction** over all of those documents' cells; the best
        ``ndocs / 4`` (at least ``k``) go on, as in PLAID.
-    4. **Exact MaxSim** over those documents' decompressed token vectors.
+    4. **Exact MaxSim** over those documents' tokens: residual codes are scored through
+       a lookup table, without decoding them (``scoring="codes"``); any storage can
+       instead be decoded and multiplied out (``scoring="decode"``). Both give the same
+       scores, up to float rounding.
 
     Build with :meth:`build`; :meth:`add` and :meth:`delete` change the documents
     without retraining centroids or codebooks; :meth:`save` / :meth:`load` use the
@@ -148,30 +85,39 @@ class LateIndex:
         config: IndexConfig,
         centroids: np.ndarray,
         store: Compressed,
-        token_cells: np.ndarray,
+        token_cells: np.ndarray | None,
         offsets: np.ndarray,
         doc_ids: list[str],
     ):
-        if len(offsets) != len(doc_ids) + 1 or int(offsets[-1]) != store.n or len(token_cells) != store.n:
+        """``token_cells`` (n_tokens,): each token's cell; None for residual codes, whose
+        headers hold it."""
+        if (token_cells is None) == (store.headers is None):
+            raise ValueError("give token_cells exactly when the codes do not hold them (all but residual)")
+        cells = store.centroid_ids if token_cells is None else token_cells
+        if len(offsets) != len(doc_ids) + 1 or int(offsets[-1]) != store.n or len(cells) != store.n:
             raise ValueError(
                 f"inconsistent index: {len(doc_ids)} documents, {len(offsets)} offsets, {store.n} codes, "
-                f"{len(token_cells)} cell ids"
+                f"{len(cells)} cell ids"
             )
         if len(set(doc_ids)) != len(doc_ids):
             raise ValueError("document ids must be unique")
-        if len(token_cells) and int(token_cells.max()) >= len(centroids):
-            raise ValueError(
-                f"a token's cell id {int(token_cells.max())} is beyond the {len(centroids)} centroids"
-            )
+        if len(cells) and int(cells.max()) >= len(centroids):
+            raise ValueError(f"a token's cell id {int(cells.max())} is beyond the {len(centroids)} centroids")
         if offsets[0] != 0 or (np.diff(offsets) < 1).any():
             raise ValueError("offsets must start at 0 and give every document at least one token")
         self.config = config
         self.centroids = np.ascontiguousarray(centroids, dtype=np.float32)  # (nlist, dim)
         self.store = store  # one code per document token
-        self.token_cells = token_cells  # (n_tokens,) the cell (centroid) of each token
+        self._cells = token_cells  # (n_tokens,) each token's cell, when the codes do not hold it
         self.offsets = np.asarray(offsets, dtype=np.int64)  # (n_docs + 1,)
         self.doc_ids = list(doc_ids)
-        self._derive()
+        self.workspace = Workspace()  # used by searches that bring none
+        self._derive(cells)
+
+    @property
+    def token_cells(self) -> np.ndarray:
+        """(n_tokens,) the cell (centroid) of each token."""
+        return self.store.centroid_ids if self._cells is None else self._cells
 
     # -- building -------------------------------------------------------------
 
@@ -182,7 +128,7 @@ class LateIndex:
         doc_ids: Sequence[str],
         config: IndexConfig = IndexConfig(),
         centroids: np.ndarray | None = None,
-    ) -> LateIndex:
+    ) -> PlaidIndex:
         """Index a corpus: k-means centroids, each token's cell, compressed codes.
 
         ``centroids`` ((nlist, dim)) skips k-means, e.g. to compare compressions over
@@ -213,31 +159,28 @@ class LateIndex:
             )
         if config.compression == "residual":
             store = compress.compress(vectors.vectors, "residual", bits=config.bits, centroids=centroids)
-            cells = store.centroid_ids
+            cells = None
         else:
             store = compress.compress(vectors.vectors, config.compression)
             cells = compress.nearest_centroid(x, centroids).astype(_cell_dtype(config.nlist))
         return cls(config, centroids, store, cells, vectors.offsets.numpy(), list(doc_ids))
 
-    def _derive(self) -> None:
-        """Lookup structures computed from the stored arrays (never saved)."""
-        n_docs = len(self.doc_ids)
+    def _derive(self, cells: np.ndarray) -> None:
+        """Lookup structures computed from the stored arrays (never saved): per cell its
+        documents, per document its distinct cells."""
+        n_docs, nlist = len(self.doc_ids), len(self.centroids)
         self.doc_of_token = segment_ids(self.offsets)  # (n_tokens,)
-        pairs = np.unique(
-            self.token_cells.astype(np.int64) * max(n_docs, 1) + self.doc_of_token
-        )  # (cell, doc), sorted by cell
-        self.ivf_docs = (pairs % max(n_docs, 1)).astype(
-            np.int32
-        )  # per cell, the documents with a token in it
-        self.ivf_offsets = offsets_from_lengths(
-            np.bincount(pairs // max(n_docs, 1), minlength=len(self.centroids))
-        )
-        lengths = np.diff(self.offsets)
-        position = np.arange(self.n_tokens) - self.offsets[self.doc_of_token]
-        self.doc_cells = np.full(
-            (n_docs, lengths.max(initial=0)), len(self.centroids), dtype=np.int32
-        )  # padded with nlist
-        self.doc_cells[self.doc_of_token, position] = self.token_cells
+        by_cell = np.unique(cells.astype(np.int64) * n_docs + self.doc_of_token)  # (cell, doc), by cell
+        self.ivf_docs = (by_cell % n_docs).astype(np.int32)  # per cell, the documents with a token in it
+        self.ivf_offsets = offsets_from_lengths(np.bincount(by_cell // n_docs, minlength=nlist))
+        by_doc = np.unique(self.doc_of_token * nlist + cells)  # (doc, cell), by document
+        self.doc_cells = (by_doc % nlist).astype(np.int64)  # per document, its distinct cells
+        self.doc_cell_offsets = offsets_from_lengths(np.bincount(by_doc // nlist, minlength=n_docs))
+        self._centroids_t = torch.from_numpy(self.centroids).T.contiguous()  # (dim, nlist)
+        if self.store.method == "residual":
+            per_byte = self.store.byte_table.shape[1]  # dimensions a code byte holds
+            self._byte_values = self.store.byte_table.view(-1, 256, per_byte)  # (n_bytes, 256, per_byte)
+            self._byte_rows = torch.arange(self.store.codes.shape[1], dtype=torch.int32) * 256
 
     # -- changing the documents ---------------------------------------------
 
@@ -256,18 +199,13 @@ class LateIndex:
         if int(vectors.lengths.min()) < 1:
             raise ValueError("every document needs at least one token vector")
         new = self.store.encode(vectors.vectors)
-        cells = (
-            new.centroid_ids
-            if new.centroid_ids is not None
-            else compress.nearest_centroid(vectors.vectors.float().numpy(), self.centroids).astype(
-                self.token_cells.dtype
-            )
-        )
+        if self._cells is not None:
+            cells = compress.nearest_centroid(vectors.vectors.float().numpy(), self.centroids)
+            self._cells = np.concatenate([self._cells, cells.astype(self._cells.dtype)])
         self.store = self.store.concat(new)
-        self.token_cells = np.concatenate([self.token_cells, cells])
         self.offsets = np.concatenate([self.offsets, self.offsets[-1] + vectors.offsets[1:].numpy()])
         self.doc_ids += list(doc_ids)
-        self._derive()
+        self._derive(self.token_cells)
 
     def delete(self, doc_ids: Sequence[str]) -> None:
         """Remove documents by id; the others keep their order."""
@@ -282,14 +220,23 @@ class LateIndex:
         keep_tokens = ~drop[self.doc_of_token]
         lengths = np.diff(self.offsets)[~drop]
         self.store = self.store.take(keep_tokens)
-        self.token_cells = self.token_cells[keep_tokens]
+        if self._cells is not None:
+            self._cells = self._cells[keep_tokens]
         self.offsets = offsets_from_lengths(lengths)
         self.doc_ids = [d for d, gone in zip(self.doc_ids, drop) if not gone]
-        self._derive()
+        self._derive(self.token_cells)
 
     # -- searching -------------------------------------------------------------
 
-    def search(self, q: torch.Tensor, k: int = 10, nprobe: int = 4, ndocs: int | None = 256) -> Hits:
+    def search(
+        self,
+        q: torch.Tensor,
+        k: int = 10,
+        nprobe: int = 4,
+        ndocs: int | None = 256,
+        scoring: str | None = None,
+        workspace: Workspace | None = None,
+    ) -> Hits:
         """Top-``k`` documents for one query.
 
         Parameters
@@ -303,47 +250,60 @@ class LateIndex:
         ndocs : int or None
             Candidates kept by the pruned centroid interaction; a quarter of them (at
             least ``k``) are scored exactly. None scores every candidate exactly.
+        scoring : str, optional
+            ``"codes"`` (residual codes only, their default): sum lookup-table rows, no
+            vector decoded. ``"decode"`` (the default otherwise): decode the vectors,
+            then MaxSim.
+        workspace : Workspace, optional
+            Buffers to reuse; by default the index's own (one per searching thread).
         """
         t0 = time.perf_counter()
         check_query(q, self.dim)
+        scoring = scoring or ("codes" if self.store.method == "residual" else "decode")
+        if scoring not in ("codes", "decode") or (scoring == "codes" and self.store.method != "residual"):
+            raise ValueError(f"scoring={scoring!r}: 'codes' scores residual codes only; 'decode' scores any")
+        ws = self.workspace if workspace is None else workspace
         q = q.float()  # (n_q, dim)
-        S = q @ torch.from_numpy(self.centroids).T  # (n_q, nlist)
-        cells = torch.topk(S, min(nprobe, S.shape[1]), dim=1).indices.unique().numpy()
+        n_q, nlist = len(q), len(self.centroids)
+        S = torch.mm(q, self._centroids_t, out=ws.get("centroid_scores", (n_q, nlist)))  # (n_q, nlist)
+        cells = torch.topk(S, min(nprobe, nlist), dim=1).indices.unique().numpy()
         t1 = time.perf_counter()
-        docs, pair_cells = _ranges(
-            self.ivf_offsets, cells, self.ivf_docs
-        )  # every (document, probed cell) pair
+        docs, pair_cells = _ranges(self.ivf_offsets, cells, self.ivf_docs)  # every (document, probed cell)
         candidates, slot = np.unique(docs, return_inverse=True)
         if ndocs is not None and len(candidates) > ndocs:  # probed cells only: cheap, sparse
-            pruned = torch.zeros(
-                len(q), len(candidates)
-            )  # (n_q, n_candidates); a vector with no probed cell adds 0
-            index = torch.from_numpy(slot).expand(len(q), -1)
-            pruned.scatter_reduce_(1, index, S[:, torch.from_numpy(pair_cells)], "amax")
+            pair_scores = S.index_select(1, torch.from_numpy(pair_cells))  # (n_q, n_pairs)
+            pruned = ws.get("pruned", (n_q, len(candidates))).zero_()  # a vector with no probed cell adds 0
+            pruned.scatter_reduce_(1, torch.from_numpy(slot).expand(n_q, -1), pair_scores, "amax")
             kept = candidates[np.sort(torch.topk(pruned.sum(0), ndocs).indices.numpy())]
         else:
             kept = candidates
         t2 = time.perf_counter()
         n_exact = len(kept) if ndocs is None else min(len(kept), max(k, ndocs // 4))
-        if n_exact < len(kept):  # every token stands in by its centroid: PLAID's full centroid interaction
-            S_pad = torch.cat([S, torch.full((len(q), 1), -torch.inf)], dim=1)  # column nlist: padding
-            cells_of = torch.from_numpy(self.doc_cells[kept].astype(np.int64))  # (n_kept, max_len)
-            approx = S_pad[:, cells_of].amax(dim=2).sum(0)  # (n_kept,)
-            scored = kept[np.sort(torch.topk(approx, n_exact).indices.numpy())]
+        if n_exact < len(kept):  # each token stands in by its centroid: PLAID's full centroid interaction
+            rows, lengths = _ranges(self.doc_cell_offsets, kept)
+            cell_scores = S.index_select(1, torch.from_numpy(self.doc_cells[rows])).numpy()  # (n_q, n_cells)
+            approx = np.maximum.reduceat(cell_scores, offsets_from_lengths(lengths)[:-1], axis=1).sum(0)
+            scored = kept[np.sort(np.argpartition(-approx, n_exact - 1)[:n_exact])]
         else:
             scored = kept
         t3 = time.perf_counter()
-        token_rows, lengths = _ranges(self.offsets, scored)
-        vectors = compress.decompress(self.store, token_rows)  # (n_tokens_scored, dim)
-        t4 = time.perf_counter()
-        scores = maxsim_packed(q, vectors, torch.from_numpy(offsets_from_lengths(lengths)))  # (n_scored,)
+        rows, lengths = _ranges(self.offsets, scored)
+        starts = offsets_from_lengths(lengths)
+        if scoring == "codes":
+            table = self._score_table(q, S, ws)
+            t4 = time.perf_counter()
+            scores = self._maxsim_codes(table, rows, starts, ws)
+        else:
+            vectors = compress.decompress(self.store, rows)  # (n_tokens_scored, dim)
+            t4 = time.perf_counter()
+            scores = maxsim_packed(q, vectors, torch.from_numpy(starts))  # (n_scored,)
         top = torch.topk(scores, min(k, len(scores)))
         t5 = time.perf_counter()
         stages = {
             "centroids": t1 - t0,
             "candidates": t2 - t1,
             "interaction": t3 - t2,
-            "decompress": t4 - t3,
+            "tables" if scoring == "codes" else "decompress": t4 - t3,
             "maxsim": t5 - t4,
         }
         return Hits(
@@ -354,6 +314,40 @@ class LateIndex:
             {s: v * 1e3 for s, v in stages.items()},
             (t5 - t0) * 1e3,
         )
+
+    def _score_table(self, q: torch.Tensor, S: torch.Tensor, ws: Workspace) -> torch.Tensor:
+        """One query's lookup table, (n_bytes * 256 + nlist, n_q).
+
+        Row ``p * 256 + b``: each query vector's dot product with what byte value ``b``
+        at byte position ``p`` decodes to (its 8 / bits dimensions' bucket values). Row
+        ``n_bytes * 256 + c``: each query vector's dot product with centroid ``c``. A
+        token's unscaled similarity, ``q . (centroid + residual)``, is the sum of the
+        rows its centroid and its code bytes name.
+        """
+        values = self._byte_values  # (n_bytes, 256, per_byte)
+        n_bytes, _, per_byte = values.shape
+        n_q = len(q)
+        table = ws.get("score_table", (n_bytes * 256 + len(S.T), n_q))
+        q_by_byte = q[:, : n_bytes * per_byte].reshape(n_q, n_bytes, per_byte).permute(1, 2, 0)
+        torch.bmm(values, q_by_byte, out=table[: n_bytes * 256].view(n_bytes, 256, n_q))
+        table[n_bytes * 256 :].copy_(S.T)
+        return table
+
+    def _maxsim_codes(
+        self, table: torch.Tensor, rows: np.ndarray, starts: np.ndarray, workspace: Workspace
+    ) -> torch.Tensor:
+        """MaxSim of the documents whose tokens are ``rows`` (document ``i`` is
+        ``rows[starts[i]:starts[i+1]]``), scored from the codes through ``table``."""
+        codes = torch.from_numpy(self.store.codes).index_select(0, torch.from_numpy(rows))  # (n, n_bytes)
+        cells, scales = self.store.read_headers(rows)
+        n_bytes = len(self._byte_rows)
+        picks = workspace.get("picks", (len(rows), n_bytes + 1), torch.int32)  # table rows each token sums
+        torch.add(codes, self._byte_rows, out=picks[:, :n_bytes])  # row p * 256 + byte
+        picks[:, n_bytes] = torch.from_numpy(cells + n_bytes * 256)  # its centroid's row
+        sim = torch.nn.functional.embedding_bag(picks, table, mode="sum")  # (n, n_q)
+        sim.mul_(torch.from_numpy(scales)[:, None])  # each token's stored length correction
+        best = np.maximum.reduceat(sim.numpy(), starts[:-1], axis=0)  # (n_docs, n_q)
+        return torch.from_numpy(best.sum(axis=1, dtype=np.float32))
 
     def search_all(
         self, queries: Sequence[torch.Tensor], k: int = 100, **settings
@@ -386,13 +380,13 @@ class LateIndex:
     def bytes_per_token(self) -> float:
         """Stored bytes per token vector: its code, plus its cell id where the code
         does not hold one (residual codes do)."""
-        cells = 0 if self.store.centroid_ids is not None else self.token_cells.nbytes
+        cells = 0 if self._cells is None else self._cells.nbytes
         return (self.store.nbytes + cells) / self.n_tokens
 
     @property
     def nbytes(self) -> int:
         """Everything a search needs in memory: codes, cell ids, offsets, centroids,
-        codebooks and the cell -> documents lists."""
+        codebooks, the cell -> documents lists and the document -> cells lists."""
         codebook = sum(
             getattr(self.store, name).nbytes for name in CODEBOOK if getattr(self.store, name) is not None
         )
@@ -403,25 +397,31 @@ class LateIndex:
             + codebook
             + self.ivf_docs.nbytes
             + self.ivf_offsets.nbytes
+            + self.doc_cells.nbytes
+            + self.doc_cell_offsets.nbytes
         )
 
     def save(self, path) -> None:
         """Write the index to one file (``indexfile.py``: versioned, checksummed, no pickle).
 
-        Arrays: ``centroids``, ``codes``, ``token_cells``, ``offsets``, the codebook the
-        compression needs (``scale``; ``cutoffs`` and ``bucket_values``), and the document
-        ids as UTF-8 bytes (``doc_id_bytes``) with their ``doc_id_offsets``; settings as
-        JSON in the metadata. The cell -> documents lists are derived on load, not stored.
+        Arrays: ``centroids``, ``codes``, ``offsets``, ``headers`` (residual) or
+        ``token_cells`` (the others), the codebook the compression needs (``scale``;
+        ``cutoffs``, ``bucket_values``, ``norm_cutoffs`` and ``norm_values``), and the
+        document ids as UTF-8 bytes (``doc_id_bytes``) with their ``doc_id_offsets``;
+        settings as JSON in the metadata. The lookup lists are derived on load, not stored.
         """
         ids = [d.encode("utf-8") for d in self.doc_ids]
         arrays = {
             "centroids": self.centroids,
             "codes": self.store.codes,
-            "token_cells": self.token_cells,
             "offsets": self.offsets,
             "doc_id_bytes": np.frombuffer(b"".join(ids), dtype=np.uint8),
             "doc_id_offsets": offsets_from_lengths([len(b) for b in ids]),
         }
+        if self._cells is None:
+            arrays["headers"] = self.store.headers
+        else:
+            arrays["token_cells"] = self._cells
         arrays.update(
             {name: getattr(self.store, name) for name in CODEBOOK if getattr(self.store, name) is not None}
         )
@@ -429,7 +429,7 @@ class LateIndex:
         indexfile.save(path, arrays, {"config": json.dumps(asdict(self.config)), "codec": json.dumps(codec)})
 
     @classmethod
-    def load(cls, path) -> LateIndex:
+    def load(cls, path) -> PlaidIndex:
         """Read an index written by :meth:`save`; a truncated, corrupt or foreign file
         raises ``indexfile.IndexFileError``."""
         arrays, metadata = indexfile.load(path)
@@ -441,18 +441,52 @@ class LateIndex:
                 codec["dim"],
                 arrays["codes"],
                 bits=codec["bits"],
-                centroid_ids=arrays["token_cells"] if residual else None,
+                headers=arrays["headers"] if residual else None,
                 centroids=arrays["centroids"] if residual else None,
                 **{name: arrays.get(name) for name in CODEBOOK},
             )
             raw, ends = arrays["doc_id_bytes"].tobytes(), arrays["doc_id_offsets"]
             doc_ids = [raw[a:b].decode("utf-8") for a, b in zip(ends[:-1], ends[1:])]
-            return cls(config, arrays["centroids"], store, arrays["token_cells"], arrays["offsets"], doc_ids)
+            cells = None if residual else arrays["token_cells"]
+            return cls(config, arrays["centroids"], store, cells, arrays["offsets"], doc_ids)
         except (KeyError, TypeError, ValueError) as error:
             raise indexfile.IndexFileError(f"{path} holds an inconsistent index: {error}") from None
 
 
-CODEBOOK = ("scale", "cutoffs", "bucket_values")  # the compression's arrays an index file stores
+CODEBOOK = (  # the compression's arrays an index file stores
+    "scale",
+    "cutoffs",
+    "bucket_values",
+    "norm_cutoffs",
+    "norm_values",
+)
+
+
+def cached_index(
+    token_vectors: TokenVectors,
+    doc_ids: Sequence[str],
+    config: IndexConfig,
+    corpus_key: str,
+    centroids: np.ndarray | None = None,
+) -> PlaidIndex:
+    """Build an index once; later calls load its file from the cache folder
+    (``cache.py``). ``corpus_key`` must identify the vectors (collection and model);
+    the key adds the settings, the given centroids and the source of the index code."""
+    key = cache.key_for(
+        kind="plaid-index",
+        corpus=corpus_key,
+        config=str(config),
+        n_tokens=len(token_vectors.vectors),
+        code=cache.source_key(compress, indexfile, vectors, sys.modules[__name__]),
+        centroids=cache.array_key(centroids),
+    )
+    path = cache.cache_dir() / "indexes" / f"{key}.lateint"
+    if path.is_file():
+        return PlaidIndex.load(path)
+    built = PlaidIndex.build(token_vectors, doc_ids, config, centroids=centroids)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    built.save(path)
+    return built
 
 
 def default_nlist(n_tokens: int) -> int:
