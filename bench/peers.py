@@ -43,12 +43,10 @@ def folder_mb(path: Path) -> float:
 
 
 def quality(collection, found: list[tuple[np.ndarray, np.ndarray]], k: int = 100) -> dict:
-    scores = np.full((len(found), k), -np.inf, dtype=np.float32)
-    docs = np.full((len(found), k), -1, dtype=np.int64)
-    for i, (s, d) in enumerate(found):
-        scores[i, : len(d)], docs[i, : len(d)] = np.asarray(s)[:k], np.asarray(d)[:k]
-    run = metrics.run_from_topk(collection.query_ids, collection.doc_ids, scores, docs)
-    return metrics.evaluate(run, collection.qrels)
+    scores, docs = metrics.stack_topk(found, k)
+    return metrics.means(
+        metrics.per_query_topk(collection.query_ids, collection.doc_ids, scores, docs, collection.qrels)
+    )
 
 
 def row(

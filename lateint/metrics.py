@@ -43,6 +43,33 @@ def per_query(
     return values
 
 
+def per_query_topk(
+    query_ids: Sequence[str], doc_ids: Sequence[str], scores, indices, qrels: dict[str, dict[str, int]]
+) -> dict[str, dict[str, float]]:
+    """:func:`per_query` of top-k arrays (n_queries, k): the one way a ranking becomes metrics.
+
+    >>> per_query_topk(["q"], ["a", "b"], [[0.9, 0.5]], [[1, 0]], {"q": {"b": 1}})["MRR@10"]
+    {'q': 1.0}
+    """
+    return per_query(run_from_topk(query_ids, doc_ids, scores, indices), qrels)
+
+
+def stack_topk(found: Sequence[tuple], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-query results ``[(scores, doc indices), ...]``, each at most ``k`` long, as
+    arrays (n_queries, k) padded with -inf and -1 (what :func:`run_from_topk` skips).
+
+    >>> scores, docs = stack_topk([([0.9, 0.5], [3, 1]), ([0.7], [2])], k=2)
+    >>> docs.tolist()
+    [[3, 1], [2, -1]]
+    """
+    scores = np.full((len(found), k), -np.inf, dtype=np.float32)
+    docs = np.full((len(found), k), -1, dtype=np.int64)
+    for i, (s, d) in enumerate(found):
+        s, d = np.asarray(s)[:k], np.asarray(d)[:k]
+        scores[i, : len(d)], docs[i, : len(d)] = s, d
+    return scores, docs
+
+
 def evaluate(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
     """Mean nDCG@10, R@100 and MRR@10 over all judged queries.
 

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import torch
 
-from . import cache, compress, indexfile, vectors
+from . import cache, compress, indexfile, metrics, vectors
 from .compress import Compressed
 from .maxsim import maxsim_packed
 from .vectors import TokenVectors, check_query, offsets_from_lengths, segment_ids
@@ -357,13 +357,8 @@ class PlaidIndex:
         Returns scores and document positions, shape (n_queries, k), padded with -inf / -1
         where fewer than k were scored, and each query's ``Hits`` (stages, timings).
         """
-        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-        docs = np.full((len(queries), k), -1, dtype=np.int64)
-        all_hits = []
-        for i, q in enumerate(queries):
-            hits = self.search(q, k=k, **settings)
-            scores[i, : len(hits.docs)], docs[i, : len(hits.docs)] = hits.scores.numpy(), hits.docs.numpy()
-            all_hits.append(hits)
+        all_hits = [self.search(q, k=k, **settings) for q in queries]
+        scores, docs = metrics.stack_topk([(h.scores, h.docs) for h in all_hits], k)
         return scores, docs, all_hits
 
     # -- facts -----------------------------------------------------------------

@@ -458,8 +458,8 @@ class _Dev:
         D, D_mask = head.head_corpus(_through(self.tower, self.backbone_docs)).padded()
         Q = head.head(self.tower(self.q_hidden, self.q_attention)) * self.Q_mask.unsqueeze(-1)
         scores, indices = search(Q, D, D_mask, k=10, Q_mask=self.Q_mask)
-        run = metrics.run_from_topk(self.query_ids, self.corpus.doc_ids, scores.numpy(), indices.numpy())
-        return metrics.evaluate(run, self.qrels)["nDCG@10"]
+        per_query = metrics.per_query_topk(self.query_ids, self.corpus.doc_ids, scores, indices, self.qrels)
+        return metrics.means(per_query)["nDCG@10"]
 
 
 def _evaluate(encoder: Encoder, name: str) -> dict:

@@ -191,8 +191,9 @@ def evaluate(model: PatchEncoder, encoder: Encoder, name: str, progress: bool | 
     D, D_mask = encode_pages(model, drawn, progress=progress).padded()
     Q, Q_mask = encoder.encode_queries(collection.query_texts)
     scores, indices = maxsim.search(Q, D, D_mask, 100, Q_mask)
-    run = metrics.run_from_topk(collection.query_ids, collection.doc_ids, scores.numpy(), indices.numpy())
-    measured = metrics.evaluate(run, collection.qrels)
+    measured = metrics.means(
+        metrics.per_query_topk(collection.query_ids, collection.doc_ids, scores, indices, collection.qrels)
+    )
     return {"queries": len(collection.query_ids), **{k: round(v, 4) for k, v in measured.items()}}
 
 

@@ -171,7 +171,9 @@ def test_residual_example_is_what_the_code_stores(colbert_style, setup):
     # the stored bits name each dimension's bucket: how many cutoffs lie at or below the residual
     assert (ex.buckets == (ex.residual[None] >= ex.cutoffs).sum(axis=0)).all()
     by_hand = ex.centroid + ex.bucket_values[ex.buckets, np.arange(dim)]  # centroid + bucket values
-    np.testing.assert_allclose(by_hand / np.linalg.norm(by_hand), ex.decoded, atol=1e-5)
+    np.testing.assert_allclose(
+        by_hand / np.linalg.norm(by_hand), ex.decoded / np.linalg.norm(ex.decoded), atol=1e-5
+    )
     assert ex.cosine == pytest.approx(float(ex.decoded @ ex.original) / float(np.linalg.norm(ex.original)))
     report.prepare_figure("fig_residual", plots.residual_code(ex))  # fits the page, no text under 9 pt
 

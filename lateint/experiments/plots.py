@@ -470,7 +470,7 @@ def residual_code(example, dims: int = 32):
     nearest centroid (stored as an id); the residual (vector minus centroid, dots), the
     bucket each dimension falls in (shaded, between the cutoffs), the bucket's decoded
     value (bar) and the stored bits (tick labels); and the decoded vector (centroid plus
-    bucket values, unit length) against the original (black ticks).
+    bucket values, times the stored scale) against the original (black ticks).
     """
     e = example
     dims = min(dims, len(e.original))
@@ -524,7 +524,7 @@ def residual_code(example, dims: int = 32):
 
     strip(
         axes[3],
-        f"4  decoded = centroid + bucket values, unit length (bars), against the vector "
+        f"4  decoded = (centroid + bucket values) x stored scale (bars), against the vector "
         f"(black):\n    {total} bytes, cosine {e.cosine:.3f} to the original",
         e.decoded,
         COLORS["late"],
@@ -913,6 +913,32 @@ def funnel(stages: Sequence[tuple[str, int, float]], title: str = ""):
     ax.tick_params(axis="x", labelsize=9)
     if title:  # above the whole figure, clear of the column header on the right
         fig.suptitle(title, fontsize=10, x=0.01, ha="left")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def stage_bars(rows: dict[str, dict[str, float]]):
+    """Median ms per stage of a few ways to search, as stacked horizontal bars: ``rows``
+    = {name: {stage: ms}}, stages in search order (a 0 ms stage is one the search has not)."""
+    stages = list(next(iter(rows.values())))
+    fig, ax = plt.subplots(figsize=(7.6, 1.4 + 0.5 * len(rows)))
+    colors = dict(zip(stages, plt.cm.tab10.colors))
+    y = np.arange(len(rows))[::-1]
+    for yi, times in zip(y, rows.values()):
+        left = 0.0
+        for stage in stages:
+            if times[stage] > 0:
+                ax.barh(yi, times[stage], left=left, color=colors[stage], height=0.6)
+                left += times[stage]
+        ax.annotate(f"{left:.2f} ms", (left, yi), xytext=(5, 0), textcoords="offset points", va="center",
+                    fontsize=10)  # fmt: skip
+    ax.set_yticks(y, list(rows), fontsize=10)
+    ax.set_xlim(0, 1.2 * max(sum(t.values()) for t in rows.values()))
+    ax.set_xlabel("median ms per query, by stage")
+    used = [s for s in stages if any(t[s] > 0 for t in rows.values())]
+    ax.legend([plt.Rectangle((0, 0), 1, 1, color=colors[s]) for s in used], used, ncol=len(used), fontsize=9,
+              loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)  # fmt: skip
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig

@@ -138,10 +138,13 @@ def evaluate(
         key,
         lambda: _rank(storage, collection, vectors, centroids, k, rescore, queries, pooled, assigned),
     )
-    run = metrics.run_from_topk(
-        collection.query_ids, collection.doc_ids, stored.arrays["scores"], stored.arrays["indices"]
+    per_query = metrics.per_query_topk(
+        collection.query_ids,
+        collection.doc_ids,
+        stored.arrays["scores"],
+        stored.arrays["indices"],
+        collection.qrels,
     )
-    per_query = metrics.per_query(run, collection.qrels)
     meta = stored.meta
     return {
         "label": storage.label,
@@ -405,9 +408,11 @@ class ResidualExample:
     cutoffs: np.ndarray  # (2**bits - 1, dim) bucket boundaries of the residual, per dimension
     bucket_values: np.ndarray  # (2**bits, dim) what each bucket decodes to, per dimension
     buckets: np.ndarray  # (dim,) the stored code of each dimension, 0 .. 2**bits - 1
-    decoded: np.ndarray  # (dim,) centroid + bucket values, unit length (``compress.decompress``)
+    decoded: (
+        np.ndarray
+    )  # (dim,) (centroid + bucket values) x its scale, about unit length (``compress.decompress``)
     bits: int
-    id_bytes: int  # bytes of the centroid id
+    id_bytes: int  # bytes of the header: the centroid id and a 4-bit length code
     code_bytes: int  # bytes of the packed bucket codes
     cosine: float  # decoded against original
     median_cosine: float  # the same, median over every coded vector
@@ -446,7 +451,7 @@ def residual_example(
         buckets=buckets,
         decoded=decoded[row],
         bits=bits,
-        id_bytes=codes.centroid_ids.itemsize,
+        id_bytes=codes.headers.itemsize,
         code_bytes=codes.codes.shape[1],
         cosine=float(cosines[row]),
         median_cosine=median,

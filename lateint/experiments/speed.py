@@ -70,8 +70,8 @@ def sweep(
     rows = []
     for setting in tqdm(settings, desc="index settings", disable=not progress):
         scores, docs, hits = late_index.search_all(queries, k=k, **setting)
-        per_query = metrics.per_query(
-            metrics.run_from_topk(collection.query_ids, late_index.doc_ids, scores, docs), collection.qrels
+        per_query = metrics.per_query_topk(
+            collection.query_ids, late_index.doc_ids, scores, docs, collection.qrels
         )
         search_ms = np.array([h.ms for h in hits])
         rows.append(
@@ -84,8 +84,8 @@ def sweep(
                 "candidates": float(np.median([h.n_candidates for h in hits])),
                 "scored": float(np.median([h.n_scored for h in hits])),
                 **{
-                    f"{stage}_ms": float(np.median([h.stage_ms[stage] for h in hits]))
-                    for stage in hits[0].stage_ms
+                    f"{stage}_ms": float(np.median([h.stage_ms.get(stage, 0.0) for h in hits]))
+                    for stage in STAGES
                 },
             }
         )
@@ -115,13 +115,9 @@ def muvera_sweep(
             k_here = min(n, k)  # a query cannot return more documents than its candidates
             search = functools.partial(muvera.search, k=k_here, candidates=n)
             found, ms = timing.time_each(search, list(queries), warmup=0)
-            scores = np.full((len(queries), k_here), -np.inf, dtype=np.float32)
-            docs = np.full((len(queries), k_here), -1, dtype=np.int64)
-            for i, (s, d) in enumerate(found):
-                scores[i, : len(d)], docs[i, : len(d)] = s.numpy(), d.numpy()
-            per_query = metrics.per_query(
-                metrics.run_from_topk(collection.query_ids, collection.doc_ids, scores, docs),
-                collection.qrels,
+            scores, docs = metrics.stack_topk(found, k_here)
+            per_query = metrics.per_query_topk(
+                collection.query_ids, collection.doc_ids, scores, docs, collection.qrels
             )
             quality = metrics.means(per_query)
             if k_here < 100:
@@ -232,7 +228,7 @@ def scaling(
     Returns one row per fraction: documents, tokens, median ms per query for both
     (query encoding excluded), and for the index the median candidates and the median
     time of the candidate stages (centroids, candidates, interaction) and of the exact
-    stage (decompress, MaxSim).
+    stage (tables or decoding, and MaxSim).
     """
     order = np.random.default_rng(seed).permutation(token_vectors.n_docs)
     timed = list(queries[:timing_queries])
@@ -258,7 +254,7 @@ def _time_slice(
     hits, index_ms = timing.time_each(lambda q: part_index.search(q, k=10, **setting), queries)
 
     def stage(names: Sequence[str]) -> float:
-        return float(np.median([sum(h.stage_ms[n] for n in names) for h in hits]))
+        return float(np.median([sum(h.stage_ms.get(n, 0.0) for n in names) for h in hits]))
 
     return {
         "docs": part.n_docs,
@@ -268,7 +264,7 @@ def _time_slice(
         "index_ms": float(np.median(index_ms)),
         "candidates": float(np.median([h.n_candidates for h in hits])),
         "candidate_stages_ms": stage(("centroids", "candidates", "interaction")),
-        "exact_stage_ms": stage(("decompress", "maxsim")),
+        "exact_stage_ms": stage(EXACT_STAGES),
     }
 
 
@@ -394,7 +390,15 @@ def differences(
 # -- the chapter's page: tables, glue and figures (display only) ------------------
 
 MIB, GIB = 2**20, 2**30  # the page gives memory in binary units
-STAGES = ("centroids", "candidates", "interaction", "decompress", "maxsim")
+STAGES = (
+    "centroids",
+    "candidates",
+    "interaction",
+    "decompress",
+    "tables",
+    "maxsim",
+)  # each search has one of
+EXACT_STAGES = ("decompress", "tables", "maxsim")  # decompress or tables: decoded vectors or a lookup table
 SWEEP_BEST = {
     "nDCG@10": "max",
     "R@100": "max",
@@ -445,7 +449,7 @@ def funnel(hits: plaid.Hits, n_docs: int, ndocs: int | None, k: int) -> list[tup
         ("candidates: a token in a probed cell", hits.n_candidates, ms["centroids"]),
         ("pruned centroid interaction keeps", kept, ms["candidates"]),
         ("centroid interaction keeps", hits.n_scored, ms["interaction"]),
-        ("exact MaxSim returns", min(k, hits.n_scored), ms["decompress"] + ms["maxsim"]),
+        ("exact MaxSim returns", min(k, hits.n_scored), sum(ms.get(s, 0.0) for s in EXACT_STAGES)),
     ]
 
 
@@ -611,22 +615,42 @@ def speed_figure(
     return plots.speed_quality(curves, points, reference=(target, "exhaustive - 0.005"))
 
 
-def show_stages(sweeps: dict[str, list[dict]], row: dict) -> None:
-    """Median ms per stage of both storages at the setting of ``row`` (``nprobe``, ``ndocs``)."""
+def stage_rows(sweeps: dict[str, list[dict]], decoded: dict, row: dict) -> dict[str, dict]:
+    """Each storage's sweep row at the setting of ``row``, with the residual index also
+    as ``decoded`` scored it (the same setting, ``scoring="decode"``)."""
+    return {
+        "residual, codes scored": row_at(sweeps["residual 2-bit"], row),
+        "residual, decoded": decoded,
+        "fp16, decoded": row_at(sweeps["fp16"], row),
+    }
+
+
+def show_stages(rows: dict[str, dict], residual: PlaidIndex) -> None:
+    """Median ms per stage of each row of :func:`stage_rows` (table and ``fig_stages``);
+    ``residual`` the index whose codes were scored."""
     from IPython.display import display
 
-    from . import report
+    from . import plots, report
 
-    rows = [[name, *(f"{row_at(rows, row)[s + '_ms']:.2f}" for s in STAGES)] for name, rows in sweeps.items()]
-    display(report.table(["stored as", *STAGES], rows))
-    res, fp16 = row_at(sweeps["residual 2-bit"], row), row_at(sweeps["fp16"], row)
+    cells = [
+        [name, *(f"{r[s + '_ms']:.2f}" if r[s + "_ms"] else "-" for s in STAGES)] for name, r in rows.items()
+    ]
+    display(report.table(["index, exact stage", *STAGES], cells))
+    report.glue_figure(
+        "fig_stages", plots.stage_bars({n: {s: r[s + "_ms"] for s in STAGES} for n, r in rows.items()})
+    )
+    codes, decoded, fp16 = rows.values()
     report.glue_all(
         {
-            "res_decompress_ms": res["decompress_ms"],
-            "fp16_decompress_ms": fp16["decompress_ms"],
-            "res_p50_same": res["p50_ms"],
+            "table_rows_per_token": residual.store.codes.shape[1]
+            + 1,  # one per code byte, one for the centroid
+            "codes_exact_ms": sum(codes[s + "_ms"] for s in EXACT_STAGES),
+            "decoded_exact_ms": sum(decoded[s + "_ms"] for s in EXACT_STAGES),
+            "fp16_exact_ms": sum(fp16[s + "_ms"] for s in EXACT_STAGES),
+            "res_p50_same": codes["p50_ms"],
+            "decoded_p50_same": decoded["p50_ms"],
             "fp16_p50_same": fp16["p50_ms"],
-            "res_ndcg_same": res["nDCG@10"],
+            "res_ndcg_same": codes["nDCG@10"],
             "fp16_ndcg_same": fp16["nDCG@10"],
         }
     )

@@ -139,15 +139,14 @@ def two_stage(
     started = time.perf_counter()
     D1, D1_mask = first.padded()
     _, cand = maxsim.search(Q, D1, D1_mask, candidates, Q_mask)  # (n_q, candidates)
-    scores = torch.full((len(Q), min(k, candidates)), float("-inf"))
-    indices = torch.zeros(len(Q), min(k, candidates), dtype=torch.long)
+    found = []
     for i in range(len(Q)):
         docs = cand[i]
-        q = Q[i][Q_mask[i]]
-        s = maxsim.maxsim_packed(q, *_packed(full, docs))
+        s = maxsim.maxsim_packed(Q[i][Q_mask[i]], *_packed(full, docs))
         top = torch.topk(s, k=min(k, len(docs)))
-        scores[i, : len(top.values)], indices[i, : len(top.values)] = top.values, docs[top.indices]
-    run = metrics.run_from_topk(collection.query_ids, collection.doc_ids, scores.numpy(), indices.numpy())
+        found.append((top.values, docs[top.indices]))
+    scores, indices = metrics.stack_topk(found, min(k, candidates))
+    run = metrics.run_from_topk(collection.query_ids, collection.doc_ids, scores, indices)
     return _measured(run, collection, time.perf_counter() - started, first)
 
 
