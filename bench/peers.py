@@ -13,7 +13,14 @@ nDCG@10, R@100, and p50 as a ratio to exhaustive MaxSim measured in the same run
 - LanceDB's multivector search (``pip install -e '.[peers]'``, which ``make bench-peers``
   does): every row scored, and its IVF-PQ index.
 
-Run with ``make bench-peers`` (SciFact must be present; about 10 minutes on 2 cores).
+Run with ``make bench-peers`` (SciFact must be present; about 10 minutes on 2 cores,
+then about 20 more for the engines built against another torch):
+
+- ``--export DIR`` writes the token vectors and query vectors for ``bench/engines.py``,
+  which indexes them with xtr-warp-rs (WARP) and fast-plaid in ``.venv-peers``;
+- ``--score DIR`` turns the engines' top 10s into nDCG@10 and prints them beside
+  lateint's index at k=10, on 1 and on 2 threads, with the goal: lateint faster than
+  each engine at an nDCG@10 at least that engine's best.
 """
 
 from __future__ import annotations
@@ -144,10 +151,65 @@ def lancedb_rows(vectors, collection, queries, encode_ms) -> list[dict]:
     return rows
 
 
+def export(folder: Path) -> None:
+    """SciFact's document and query token vectors as .npy files, for ``bench/engines.py``."""
+    collection, encoder = data.load("scifact"), load_encoder("lateint-minilm")
+    vectors = encode_collection(encoder, collection)
+    queries, _ = speed.encode_one_by_one(encoder, collection.query_texts)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "doc_vectors.npy", vectors.vectors.float().numpy())
+    np.save(folder / "doc_lengths.npy", vectors.lengths.numpy())
+    np.save(folder / "query_vectors.npy", np.concatenate([q.numpy() for q in queries]))
+    np.save(folder / "query_lengths.npy", np.array([len(q) for q in queries]))
+    emit(bench="peers_export", folder=str(folder), doc_vectors=len(vectors.vectors), queries=len(queries))
+
+
+def score(folder: Path) -> None:
+    """The engines' rows with nDCG@10, lateint's index beside them, and the goal."""
+    collection, encoder = data.load("scifact"), load_encoder("lateint-minilm")
+    vectors = encode_collection(encoder, collection)
+    queries, encode_ms = speed.encode_one_by_one(encoder, collection.query_texts)
+    index = cached_index(vectors, collection.doc_ids, IndexConfig(), speed.corpus_key(collection, encoder))
+    settings = [{"nprobe": p, "ndocs": n} for p in (1, 2, 4) for n in (128, 256, 512, 1024)]
+    ours = {}
+    for threads in (1, 2):
+        with timing.threads(threads):
+            ours[threads] = speed.sweep(index, queries, encode_ms, collection, settings, k=10, progress=False)
+        for r in ours[threads]:
+            emit(bench="peers_k10", system="lateint, residual 2-bit", threads=threads, nprobe=r["nprobe"],
+                 ndocs=r["ndocs"], p50_ms=round(r["p50_ms"], 2),
+                 nDCG_at_10=round(r["nDCG@10"], 4))  # fmt: skip
+    peers: dict[tuple[str, int], list[dict]] = {}
+    for line in (folder / "engines.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        found = [
+            (-np.arange(len(top), dtype=np.float32), np.array(top, dtype=np.int64)) for top in r.pop("top10")
+        ]
+        r["nDCG@10"] = quality(collection, found, k=10)["nDCG@10"]
+        peers.setdefault((r["system"], r["threads"]), []).append(r)
+        emit(bench="peers_k10", **{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()})
+    for (system, threads), rows in peers.items():
+        best = max(rows, key=lambda r: (r["nDCG@10"], -r["p50_ms"]))
+        fastest = min(rows, key=lambda r: r["p50_ms"])
+        level = min(best["nDCG@10"], max(r["nDCG@10"] for r in ours[threads]))
+        match = min((r for r in ours[threads] if r["nDCG@10"] >= level), key=lambda r: r["p50_ms"])
+        emit(
+            target=f"lateint ahead of {system} at equal quality, {threads} thread(s)",
+            peer_best={"nDCG@10": round(best["nDCG@10"], 4), "p50_ms": round(best["p50_ms"], 2)},
+            peer_fastest={"nDCG@10": round(fastest["nDCG@10"], 4), "p50_ms": round(fastest["p50_ms"], 2)},
+            lateint={"nprobe": match["nprobe"], "ndocs": match["ndocs"],
+                     "nDCG@10": round(match["nDCG@10"], 4), "p50_ms": round(match["p50_ms"], 2)},
+            met=match["nDCG@10"] >= best["nDCG@10"] and match["p50_ms"] < best["p50_ms"],
+        )  # fmt: skip
+
+
 def main() -> int:
     warnings.simplefilter("ignore")
     if not data.available("scifact"):
         emit(bench="peers", skipped="SciFact not found: set LATEINT_DATA")
+        return 0
+    if len(sys.argv) == 3 and sys.argv[1] in ("--export", "--score"):
+        (export if sys.argv[1] == "--export" else score)(Path(sys.argv[2]))
         return 0
     collection = data.load("scifact")
     encoder = load_encoder("lateint-minilm")

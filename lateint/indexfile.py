@@ -5,7 +5,8 @@ pickle). lateint adds to the header's metadata:
 
 - ``format``: ``"lateint-index"``, so a model's weights or another program's file is
   refused by name;
-- ``version``: the layout's version; a newer version than this code reads is refused;
+- ``version``: the layout's version; a newer one than this code reads, or an older
+  one it no longer reads, is refused with what to do;
 - ``sha256``: over every array's name, dtype, shape and bytes in name order, so a
   flipped bit anywhere in the data is caught, not searched;
 - whatever string fields the caller adds (``plaid.py`` stores its settings as JSON).
@@ -26,7 +27,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
 FORMAT = "lateint-index"
-VERSION = 1
+VERSION = 2  # 2: residual codes carry a length code in their header (version 1 files: rebuild)
 
 
 class IndexFileError(ValueError):
@@ -64,6 +65,11 @@ def load(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         raise IndexFileError(
             f"{path} has index format version {version!r}; this lateint reads versions up to {VERSION}: "
             "upgrade lateint"
+        )
+    if int(version) < VERSION:
+        raise IndexFileError(
+            f"{path} has index format version {version}, from an older lateint whose residual codes "
+            f"lack the length code that version {VERSION} stores: rebuild the index"
         )
     try:
         arrays = load_file(str(path))

@@ -9,11 +9,13 @@ Left out: concurrency and throughput under load; every number here is one call a
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
+import torch
 
 
 def time_each(fn: Callable, items: Sequence, warmup: int = 2) -> tuple[list, np.ndarray]:
@@ -62,3 +64,23 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int = 15) -> dict
             fn()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    """Run torch on ``n`` threads inside the block, then restore the count (the index's
+    search uses torch's pool only; ``bench/run.py`` also pins OpenMP and the BLAS).
+
+    >>> before = torch.get_num_threads()
+    >>> with threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -178,7 +178,7 @@ def test_damaged_files_are_refused_with_a_clear_error(corpus, builtin, tmp_path,
         PlaidIndex.load(path)
 
 
-def test_foreign_safetensors_and_newer_versions_are_refused(tmp_path, corpus, builtin):
+def test_foreign_safetensors_and_other_versions_are_refused(tmp_path, corpus, builtin):
     from safetensors.numpy import save_file
 
     save_file({"weight": np.zeros((2, 2), np.float32)}, str(tmp_path / "model.safetensors"))
@@ -191,6 +191,13 @@ def test_foreign_safetensors_and_newer_versions_are_refused(tmp_path, corpus, bu
     )
     with pytest.raises(IndexFileError, match="version '9'.*upgrade"):
         PlaidIndex.load(tmp_path / "v9.lateint")
+    save_file(
+        {"weight": np.zeros(1, np.float32)},
+        str(tmp_path / "v1.lateint"),
+        metadata={"format": "lateint-index", "version": "1"},
+    )
+    with pytest.raises(IndexFileError, match="version 1, from an older lateint.*rebuild"):
+        PlaidIndex.load(tmp_path / "v1.lateint")
     with pytest.raises(FileNotFoundError, match="no index file"):
         PlaidIndex.load(tmp_path / "missing.lateint")
 

@@ -189,6 +189,31 @@ def test_funnel_follows_one_query_from_every_document_to_k(colbert_style, builti
     assert sum(ms for _, _, ms in stages) == pytest.approx(sum(hits.stage_ms.values()))
 
 
+def test_stage_rows_put_codes_and_decoding_side_by_side(colbert_style, builtin, setup):
+    from lateint.experiments import plots, report
+    from lateint.plaid import IndexConfig, PlaidIndex
+
+    vectors, _ = setup
+    residual = PlaidIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=8, compression="residual"))
+    fp16 = PlaidIndex.build(
+        vectors, builtin.doc_ids, IndexConfig(nlist=8, compression="fp16"), centroids=residual.centroids
+    )
+    queries, encode_ms = speed.encode_one_by_one(colbert_style, builtin.query_texts)
+    setting = {"nprobe": 2, "ndocs": 16}
+    sweeps = {
+        name: speed.sweep(ix, queries, encode_ms, builtin, [setting], k=5, progress=False)
+        for name, ix in {"residual 2-bit": residual, "fp16": fp16}.items()
+    }
+    decoded = speed.sweep(residual, queries, encode_ms, builtin, [{**setting, "scoring": "decode"}], k=5)[0]
+    rows = speed.stage_rows(sweeps, decoded, setting)
+    codes, decoded_row, fp16_row = rows.values()
+    assert codes["tables_ms"] > 0 and codes["decompress_ms"] == 0  # the codes were never decoded
+    assert decoded_row["decompress_ms"] > 0 and decoded_row["tables_ms"] == 0
+    assert codes["nDCG@10"] == pytest.approx(decoded_row["nDCG@10"], abs=1e-6)  # same scores, same ranking
+    figure = plots.stage_bars({n: {s: r[s + "_ms"] for s in speed.STAGES} for n, r in rows.items()})
+    report.prepare_figure("fig_stages", figure)  # fits the page, no text under 9 pt
+
+
 def test_muvera_example_adds_up_to_the_encodings_dot_product(colbert_style, builtin, setup):
     import torch
 

@@ -937,7 +937,7 @@ def stage_bars(rows: dict[str, dict[str, float]]):
     ax.set_xlim(0, 1.2 * max(sum(t.values()) for t in rows.values()))
     ax.set_xlabel("median ms per query, by stage")
     used = [s for s in stages if any(t[s] > 0 for t in rows.values())]
-    ax.legend([plt.Rectangle((0, 0), 1, 1, color=colors[s]) for s in used], used, ncol=len(used), fontsize=9,
+    ax.legend([plt.Rectangle((0, 0), 1, 1, color=colors[s]) for s in used], used, ncol=3, fontsize=9,
               loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)  # fmt: skip
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()

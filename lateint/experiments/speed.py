@@ -656,6 +656,39 @@ def show_stages(rows: dict[str, dict], residual: PlaidIndex) -> None:
     )
 
 
+def show_published(ours: dict[str, dict], collection_name: str, n_docs: int) -> None:
+    """lateint's index at k=10 (``ours``: {threads label: sweep row}) beside published
+    single-query CPU times of other engines, each with its collection and hardware."""
+    from IPython.display import display
+
+    from . import published, report
+
+    rows = [
+        [f"lateint, residual 2-bit ({r['nprobe']}/{r['ndocs']})", f"{collection_name} ({n_docs:,})",
+         "this machine", label, f"{r['p50_ms']:.1f}", f"{r['nDCG@10']:.3f}"]
+        for label, r in ours.items()
+    ]  # fmt: skip
+    warp, fast_plaid = published.SCIFACT_ENGINES_QPS.values()
+    scifact, ryzen = f"SciFact ({published.SCIFACT_DOCS:,})", "AMD Ryzen 9950"
+    rows += [
+        ["xtr-warp-rs (WARP in Rust), published", scifact, ryzen, "1", f"{1e3 / warp:.1f}", "0.73"],
+        ["fast-plaid (PLAID), published", scifact, ryzen, "as published", f"{1e3 / fast_plaid:.1f}", "0.74"],
+        ["PLAID, published", f"MS MARCO ({published.MSMARCO_PASSAGES:,})", "28-core Xeon", "1",
+         f"{published.PLAID_MS['PLAID, 1 thread']:.1f}", "-"],
+    ]  # fmt: skip
+    headers = ["engine", "collection (documents)", "hardware", "threads", "ms per query (k=10)", "nDCG@10"]
+    display(report.table(headers, rows))
+    one = next(iter(ours.values()))
+    report.glue_all(
+        {
+            "ours_1t_ms": one["p50_ms"],
+            "ours_1t_ndcg": one["nDCG@10"],
+            "warp_ms": 1e3 / warp,
+            "msmarco_vs_collection": published.MSMARCO_PASSAGES / n_docs,
+        }
+    )
+
+
 def show_scaling(grow: list[dict], at: dict, timing_queries: int) -> None:
     """The corpus-slices table (folded), its glue and Fig. ``fig-scaling``."""
     from IPython.display import display
