@@ -115,7 +115,12 @@ def search(
     ws = Workspace() if workspace is None else workspace
     for docs in length_batches(doc_lengths, doc_group):
         d_width = int(doc_lengths[docs].max())
-        D_block, D_block_mask = D[docs, :d_width], D_mask[docs, :d_width]  # one gather per block
+        # one gather per block, into a kept buffer: a block of SciFact is ~150 MB, and a fresh
+        # one per call would be zero-filled page by page every query (workspace.py)
+        D_block = torch.index_select(
+            D[:, :d_width], 0, docs, out=ws.get("doc_block", (len(docs), d_width, D.shape[2]), D.dtype)
+        )
+        D_block_mask = D_mask[docs, :d_width]
         for rows, width in query_groups:
             block = maxsim(Q[rows, :width], D_block, D_block_mask, Q_mask[rows, :width], ws)
             scores[rows[:, None], docs[None, :]] = block

@@ -1,7 +1,8 @@
 """Work buffers that a search reuses from one query to the next.
 
 Every query of a search needs the same few arrays: its similarity to every centroid, a
-lookup table, blocks of token similarities. Allocated and freed per query, the large
+lookup table, blocks of token similarities, the gathered document blocks of an exhaustive
+search (about 150 MB each on SciFact). Allocated and freed per query, the large
 ones go back to the operating system on every free (glibc hands blocks above its
 mmap threshold straight back), and the next query pays page faults to get them zeroed
 again. How often that happens depends on what ran before in the process, since glibc
