@@ -342,7 +342,7 @@ class PlaidIndex:
         cells, scales = self.store.read_headers(rows)
         n_bytes = len(self._byte_rows)
         picks = workspace.get("picks", (len(rows), n_bytes + 1), torch.int32)  # table rows each token sums
-        torch.add(codes, self._byte_rows, out=picks[:, :n_bytes])  # row p * 256 + byte
+        picks[:, :n_bytes].copy_(codes).add_(self._byte_rows)  # row p * 256 + byte
         picks[:, n_bytes] = torch.from_numpy(cells + n_bytes * 256)  # its centroid's row
         sim = torch.nn.functional.embedding_bag(picks, table, mode="sum")  # (n, n_q)
         sim.mul_(torch.from_numpy(scales)[:, None])  # each token's stored length correction
