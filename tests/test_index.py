@@ -105,6 +105,21 @@ def test_scoring_the_codes_equals_decoding_them(corpus, builtin, bits, setting):
         torch.testing.assert_close(codes.scores, exact, atol=1e-5, rtol=0)  # over the decoded vectors
 
 
+def test_scoring_codes_works_when_the_dimension_does_not_fill_whole_bytes():
+    g = torch.Generator().manual_seed(0)
+    x = torch.nn.functional.normalize(
+        torch.randn(600, 10, generator=g), dim=1
+    )  # 10 dims: 2.5 bytes at 2 bits
+    vectors = TokenVectors(x, torch.arange(0, 601, 20), torch.zeros(600, dtype=torch.long))
+    index = PlaidIndex.build(
+        vectors, [f"d{i}" for i in range(30)], IndexConfig(nlist=8, compression="residual")
+    )
+    q = torch.nn.functional.normalize(torch.randn(3, 10, generator=g), dim=1)
+    codes = index.search(q, k=5, nprobe=8, ndocs=None, scoring="codes")
+    decoded = index.search(q, k=5, nprobe=8, ndocs=None, scoring="decode")
+    torch.testing.assert_close(codes.scores, decoded.scores, atol=1e-5, rtol=0)
+
+
 def test_scoring_codes_needs_residual_codes(corpus, builtin):
     vectors, Q = corpus
     index = PlaidIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=16, compression="fp16"))

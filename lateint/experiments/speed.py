@@ -689,6 +689,26 @@ def show_published(ours: dict[str, dict], collection_name: str, n_docs: int) -> 
     )
 
 
+def show_engines(record: dict) -> None:
+    """The ``engines`` record (``make bench-peers``): each engine at its best nDCG@10 on
+    this machine, beside lateint's fastest setting at least as good; glues its provenance."""
+    from IPython.display import display
+
+    from . import records, report
+
+    def setting(r: dict) -> str:
+        return ", ".join(f"{k}={v}" for k, v in r["setting"].items())
+
+    rows = [
+        [r["system"], str(r["threads"]), setting(r), f"{r['nDCG@10']:.3f}", f"{r['p50_ms']:.1f}",
+         "-" if r["build_s"] is None else f"{r['build_s']:,.0f}"]
+        for r in record["rows"]
+    ]  # fmt: skip
+    headers = ["engine", "threads", "setting", "nDCG@10", "search p50 (ms)", "build (s)"]
+    display(report.table(headers, rows))
+    report.glue_all({"engines_provenance": records.provenance(record)})
+
+
 def show_scaling(grow: list[dict], at: dict, timing_queries: int) -> None:
     """The corpus-slices table (folded), its glue and Fig. ``fig-scaling``."""
     from IPython.display import display
