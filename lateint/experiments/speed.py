@@ -678,6 +678,9 @@ def show_published(ours: dict[str, dict], collection_name: str, n_docs: int) -> 
     ]  # fmt: skip
     headers = ["engine", "collection (documents)", "hardware", "threads", "ms per query (k=10)", "nDCG@10"]
     display(report.table(headers, rows))
+    stages = [s for s in STAGES if any(r[s + "_ms"] for r in ours.values())]
+    per_stage = [[label, *(f"{r[s + '_ms']:.2f}" for s in stages)] for label, r in ours.items()]
+    display(report.table(["lateint, threads", *(f"{s} (ms)" for s in stages)], per_stage))
     one = next(iter(ours.values()))
     report.glue_all(
         {
@@ -706,7 +709,22 @@ def show_engines(record: dict) -> None:
     ]  # fmt: skip
     headers = ["engine", "threads", "setting", "nDCG@10", "search p50 (ms)", "build (s)"]
     display(report.table(headers, rows))
-    report.glue_all({"engines_provenance": records.provenance(record)})
+    values = {"engines_provenance": records.provenance(record)}
+    for target in record["targets"]:  # one per engine and thread count
+        if target["target"].endswith(", 1 thread(s)"):
+            name = "warp" if "xtr-warp-rs" in target["target"] else "fastplaid"
+            values |= {
+                f"{name}_here_ms": target["peer_best"]["p50_ms"],
+                f"{name}_fastest_ms": target["peer_fastest"]["p50_ms"],
+                f"{name}_here_ndcg": target["peer_best"]["nDCG@10"],
+                f"ours_vs_{name}_ms": target["lateint"]["p50_ms"],
+                f"ours_vs_{name}_ndcg": target["lateint"]["nDCG@10"],
+                f"{name}_vs_ours": target["peer_best"]["p50_ms"] / target["lateint"]["p50_ms"],
+                f"d_{name}": "{:+.2f} points (95% interval {:+.2f} to {:+.2f})".format(
+                    *(100 * target["lateint_minus_peer"][k] for k in ("mean", "low", "high"))
+                ),
+            }
+    report.glue_all(values)
 
 
 def show_scaling(grow: list[dict], at: dict, timing_queries: int) -> None:
