@@ -709,7 +709,7 @@ def show_engines(record: dict) -> None:
     ]  # fmt: skip
     headers = ["engine", "threads", "setting", "nDCG@10", "search p50 (ms)", "build (s)"]
     display(report.table(headers, rows))
-    values = {"engines_provenance": records.provenance(record)}
+    values = {"engines_provenance": records.provenance(record).replace("`", "")}  # glued as plain text
     for target in record["targets"]:  # one per engine and thread count
         if target["target"].endswith(", 1 thread(s)"):
             name = "warp" if "xtr-warp-rs" in target["target"] else "fastplaid"
