@@ -17,6 +17,7 @@ caches exist; about 10 more the first time, building indexes and storages).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import warnings
@@ -24,7 +25,7 @@ import warnings
 import numpy as np
 import torch
 
-from lateint import data, load_encoder
+from lateint import data, load_encoder, timing
 from lateint.encoder import Encoder
 from lateint.evaluate import encode_collection, run_method
 from lateint.experiments import size, speed
@@ -178,14 +179,17 @@ def storages(collection, encoder: Encoder, vectors, centroids) -> list[dict]:
 GOAL = {"p50_ms": {1: 2.0, 2: 1.2}, "points_vs_codes": 0.2, "points_vs_fp32": 0.5}
 
 
+@contextlib.contextmanager
 def threads(n: int):
-    """One setting for every thread pool: torch's, OpenMP's (faiss) and the BLAS's."""
+    """One setting for every thread pool: torch's (``timing.threads``), OpenMP's (faiss)
+    and the BLAS's."""
     import faiss
     from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(n)
-    faiss.omp_set_num_threads(n)
-    return threadpool_limits(n)
+    with timing.threads(n):  # first: it notes torch's count before faiss's call changes it
+        faiss.omp_set_num_threads(n)
+        with threadpool_limits(n):
+            yield
 
 
 def search_goal(collection, encoder: Encoder) -> None:

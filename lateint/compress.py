@@ -11,7 +11,7 @@ pair over a (n_tokens, dim) tensor of L2-normalized vectors:
   ``k`` k-means centroids plus ``bits`` bits per dimension for what is left over, with
   buckets fitted to the residuals (Lloyd-Max) and a 4-bit length correction per
   vector that rides in the spare bits of its 2-byte centroid id (so that decoding is
-  linear in the codes, and ``index.py`` can score them without decoding).
+  linear in the codes, and ``plaid.py`` can score them without decoding).
 - ``"binary"``: the sign of each dimension, 1 bit; ``hamming_scores`` and
   ``hamming_maxsim`` compare such codes without decoding them (popcount of XOR).
 
@@ -21,7 +21,7 @@ centroids, bucket values) are shared by the whole corpus and do not grow with it
 ``Compressed.encode`` codes new vectors with an existing codebook (an index adds
 documents without retraining), ``take`` and ``concat`` slice and join codes.
 
-Left out: search and the on-disk format (``index.py``, ``indexfile.py``). Pass
+Left out: search and the on-disk format (``plaid.py``, ``indexfile.py``). Pass
 ``TokenVectors.vectors``; the offsets do not change.
 """
 
@@ -372,7 +372,7 @@ def decompress(c: Compressed, rows: np.ndarray | None = None) -> torch.Tensor:
 
     ``"residual"`` decodes to (centroid + bucket values) times the vector's stored
     scale, which brings it to about unit length (linear in the codes, unlike
-    normalizing after decoding, so that ``index.py`` can score codes without decoding
+    normalizing after decoding, so that ``plaid.py`` can score codes without decoding
     them and get the same numbers); ``"binary"`` to
     +-1/sqrt(dim) per dimension (unit length, the input's signs). Packed codes decode
     through a table per byte position (ColBERTv2's trick): one gather turns a byte into

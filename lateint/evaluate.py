@@ -10,7 +10,7 @@ Rankings and timings are cached on disk (``cache.py``), keyed by the method, the
 weights and settings, the collection, the queries and the source of the modules that
 compute them, so the chapters, the command line and training share one computation.
 
-Left out: approximate late-interaction search (``index.py``), and comparing methods
+Left out: approximate late-interaction search (``plaid.py``), and comparing methods
 side by side (the book's ``experiments.compare``).
 """
 

@@ -199,20 +199,18 @@ def test_foreign_safetensors_and_other_versions_are_refused(tmp_path, corpus, bu
     save_file({"weight": np.zeros((2, 2), np.float32)}, str(tmp_path / "model.safetensors"))
     with pytest.raises(IndexFileError, match="not a lateint index"):
         PlaidIndex.load(tmp_path / "model.safetensors")
-    save_file(
-        {"weight": np.zeros(1, np.float32)},
-        str(tmp_path / "v9.lateint"),
-        metadata={"format": "lateint-index", "version": "9"},
-    )
-    with pytest.raises(IndexFileError, match="version '9'.*upgrade"):
-        PlaidIndex.load(tmp_path / "v9.lateint")
-    save_file(
-        {"weight": np.zeros(1, np.float32)},
-        str(tmp_path / "v1.lateint"),
-        metadata={"format": "lateint-index", "version": "1"},
-    )
-    with pytest.raises(IndexFileError, match="version 1, from an older lateint.*rebuild"):
-        PlaidIndex.load(tmp_path / "v1.lateint")
+    for version, message in (
+        ("9", "version '9'.*upgrade"),
+        ("1", "version 1, from an older lateint.*rebuild"),
+    ):
+        path = tmp_path / f"v{version}.lateint"
+        save_file(
+            {"weight": np.zeros(1, np.float32)},
+            str(path),
+            metadata={"format": "lateint-index", "version": version},
+        )
+        with pytest.raises(IndexFileError, match=message):
+            PlaidIndex.load(path)
     with pytest.raises(FileNotFoundError, match="no index file"):
         PlaidIndex.load(tmp_path / "missing.lateint")
 

@@ -408,9 +408,7 @@ class ResidualExample:
     cutoffs: np.ndarray  # (2**bits - 1, dim) bucket boundaries of the residual, per dimension
     bucket_values: np.ndarray  # (2**bits, dim) what each bucket decodes to, per dimension
     buckets: np.ndarray  # (dim,) the stored code of each dimension, 0 .. 2**bits - 1
-    decoded: (
-        np.ndarray
-    )  # (dim,) (centroid + bucket values) x its scale, about unit length (``compress.decompress``)
+    decoded: np.ndarray  # (dim,) (centroid + bucket values) x its scale (``compress.decompress``)
     bits: int
     id_bytes: int  # bytes of the header: the centroid id and a 4-bit length code
     code_bytes: int  # bytes of the packed bucket codes

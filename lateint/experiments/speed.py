@@ -390,15 +390,10 @@ def differences(
 # -- the chapter's page: tables, glue and figures (display only) ------------------
 
 MIB, GIB = 2**20, 2**30  # the page gives memory in binary units
-STAGES = (
-    "centroids",
-    "candidates",
-    "interaction",
-    "decompress",
-    "tables",
-    "maxsim",
-)  # each search has one of
-EXACT_STAGES = ("decompress", "tables", "maxsim")  # decompress or tables: decoded vectors or a lookup table
+# A search's stages in order; its exact stage starts with "decompress" (decoded vectors)
+# or "tables" (a lookup table over the codes), never both.
+STAGES = ("centroids", "candidates", "interaction", "decompress", "tables", "maxsim")
+EXACT_STAGES = ("decompress", "tables", "maxsim")
 SWEEP_BEST = {
     "nDCG@10": "max",
     "R@100": "max",
@@ -642,8 +637,8 @@ def show_stages(rows: dict[str, dict], residual: PlaidIndex) -> None:
     codes, decoded, fp16 = rows.values()
     report.glue_all(
         {
-            "table_rows_per_token": residual.store.codes.shape[1]
-            + 1,  # one per code byte, one for the centroid
+            # one row per code byte, and one for the centroid
+            "table_rows_per_token": residual.store.codes.shape[1] + 1,
             "codes_exact_ms": sum(codes[s + "_ms"] for s in EXACT_STAGES),
             "decoded_exact_ms": sum(decoded[s + "_ms"] for s in EXACT_STAGES),
             "fp16_exact_ms": sum(fp16[s + "_ms"] for s in EXACT_STAGES),
