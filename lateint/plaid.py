@@ -128,11 +128,13 @@ class PlaidIndex:
         doc_ids: Sequence[str],
         config: IndexConfig = IndexConfig(),
         centroids: np.ndarray | None = None,
+        cells: np.ndarray | None = None,
     ) -> PlaidIndex:
         """Index a corpus: k-means centroids, each token's cell, compressed codes.
 
         ``centroids`` ((nlist, dim)) skips k-means, e.g. to compare compressions over
-        the same cells.
+        the same cells; ``cells`` ((n_tokens,), each token's nearest centroid among them,
+        as another index's ``token_cells``) skips assigning the tokens too.
         """
         if vectors.n_docs == 0:
             raise ValueError("cannot index an empty corpus")
@@ -145,6 +147,12 @@ class PlaidIndex:
         if int(vectors.lengths.min()) < 1:
             raise ValueError("every document needs at least one token vector")
         x = np.ascontiguousarray(vectors.vectors.float().numpy())  # (n_tokens, dim)
+        if cells is not None and (
+            centroids is None
+            or cells.shape != (len(x),)
+            or not 0 <= cells.min() <= cells.max() < len(centroids)
+        ):
+            raise ValueError(f"cells must be {len(x)} indices into the given centroids, one per token vector")
         if config.nlist is None:
             config = replace(config, nlist=default_nlist(len(x)) if centroids is None else len(centroids))
         if centroids is None:
@@ -157,12 +165,16 @@ class PlaidIndex:
             raise ValueError(
                 f"centroids must have shape ({config.nlist}, {x.shape[1]}); got {centroids.shape}"
             )
+        if cells is None:
+            cells = compress.nearest_centroid(x, centroids)
         if config.compression == "residual":
-            store = compress.compress(vectors.vectors, "residual", bits=config.bits, centroids=centroids)
-            cells = None
+            store = compress.compress(
+                vectors.vectors, "residual", bits=config.bits, centroids=centroids, centroid_ids=cells
+            )
+            cells = None  # the codes hold each token's cell
         else:
             store = compress.compress(vectors.vectors, config.compression)
-            cells = compress.nearest_centroid(x, centroids).astype(_cell_dtype(config.nlist))
+            cells = cells.astype(_cell_dtype(config.nlist))
         return cls(config, centroids, store, cells, vectors.offsets.numpy(), list(doc_ids))
 
     def _derive(self, cells: np.ndarray) -> None:
@@ -466,10 +478,12 @@ def cached_index(
     config: IndexConfig,
     corpus_key: str,
     centroids: np.ndarray | None = None,
+    cells: np.ndarray | None = None,
 ) -> PlaidIndex:
     """Build an index once; later calls load its file from the cache folder
     (``cache.py``). ``corpus_key`` must identify the vectors (collection and model);
-    the key adds the settings, the given centroids and the source of the index code."""
+    the key adds the settings, the given centroids and cells (as in :meth:`PlaidIndex.build`)
+    and the source of the index code."""
     key = cache.key_for(
         kind="plaid-index",
         corpus=corpus_key,
@@ -477,11 +491,12 @@ def cached_index(
         n_tokens=len(token_vectors.vectors),
         code=cache.source_key(compress, indexfile, vectors, sys.modules[__name__]),
         centroids=cache.array_key(centroids),
+        **({"cells": cache.array_key(cells)} if cells is not None else {}),
     )
     path = cache.cache_dir() / "indexes" / f"{key}.lateint"
     if path.is_file():
         return PlaidIndex.load(path)
-    built = PlaidIndex.build(token_vectors, doc_ids, config, centroids=centroids)
+    built = PlaidIndex.build(token_vectors, doc_ids, config, centroids=centroids, cells=cells)
     path.parent.mkdir(parents=True, exist_ok=True)
     built.save(path)
     return built

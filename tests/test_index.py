@@ -267,3 +267,23 @@ def test_bad_changes_are_refused(corpus, builtin):
         index.search(Q)
     with pytest.raises(ValueError, match="empty corpus"):
         PlaidIndex.build(vectors.select([]), [])
+
+
+def test_given_cells_build_the_same_index_as_assigning_them(corpus, builtin):
+    vectors, Q = corpus
+    residual = PlaidIndex.build(vectors, builtin.doc_ids, IndexConfig(nlist=8, compression="residual"))
+    config = IndexConfig(nlist=8, compression="fp16")
+    assigned = PlaidIndex.build(vectors, builtin.doc_ids, config, centroids=residual.centroids)
+    given = PlaidIndex.build(
+        vectors, builtin.doc_ids, config, centroids=residual.centroids, cells=residual.token_cells
+    )
+    np.testing.assert_array_equal(given.token_cells, assigned.token_cells)
+    a, b = (ix.search(Q[0], k=5, nprobe=2, ndocs=None) for ix in (given, assigned))
+    assert a.docs.tolist() == b.docs.tolist()
+    for cells, centroids in [
+        (residual.token_cells[:-1], residual.centroids),  # one cell short
+        (residual.token_cells + 8, residual.centroids),  # past the last centroid
+        (residual.token_cells, None),  # cells without the centroids they index
+    ]:
+        with pytest.raises(ValueError, match="cells must be"):
+            PlaidIndex.build(vectors, builtin.doc_ids, config, centroids=centroids, cells=cells)
