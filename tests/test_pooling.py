@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from lateint.maxsim import maxsim
-from lateint.pooling import pool_tokens
+from lateint.pooling import pool_tokens, pool_tokens_at
 from lateint.vectors import TokenVectors
 
 
@@ -43,3 +43,14 @@ def test_factor_below_one_is_refused(vectors):
     with pytest.raises(ValueError, match="factor"):
         pool_tokens(vectors, 0.5)
     assert pool_tokens(vectors, 1) is vectors
+
+
+def test_several_factors_cut_one_tree_each_as_one_factor_would(vectors):
+    both = pool_tokens_at(vectors, [3, 1, 2])
+    assert both[1] is vectors
+    for factor, pooled in zip([3, 2], [both[0], both[2]]):
+        alone = pool_tokens(vectors, factor)
+        assert torch.equal(pooled.vectors, alone.vectors) and torch.equal(pooled.offsets, alone.offsets)
+        assert torch.equal(pooled.token_ids, alone.token_ids)
+    with pytest.raises(ValueError, match="factors must be"):
+        pool_tokens_at(vectors, [2, 0.5])

@@ -168,7 +168,9 @@ def evaluate_all(
     """:func:`evaluate` for each storage, the queries encoded, each pooling run and each
     centroid assignment made at most once."""
     encoded = functools.cache(lambda: encoder.encode_queries(collection.query_texts))
-    pooled = functools.cache(lambda factor: pooling.pool_tokens(vectors, factor) if factor > 1 else vectors)
+    factors = sorted({s.pool_factor for s in storages if s.pool_factor > 1})
+    every_pooling = functools.cache(lambda: dict(zip(factors, pooling.pool_tokens_at(vectors, factors))))
+    pooled = lambda factor: every_pooling()[factor] if factor > 1 else vectors  # noqa: E731
     assigned = functools.cache(lambda factor: _assign(pooled, factor, centroids))
     return [
         evaluate(
