@@ -16,7 +16,12 @@ and characters the font cannot draw (drawn as the font's blank box).
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
+import os
 import re
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -129,11 +134,32 @@ def _runs(indices: np.ndarray, rows: np.ndarray) -> list[tuple[int, int]]:
 
 
 def render_all(
-    texts: list[str], config: PageConfig = PageConfig(), progress: bool | None = None
+    texts: list[str],
+    config: PageConfig = PageConfig(),
+    progress: bool | None = None,
+    workers: int | None = None,
 ) -> list[Page]:
-    """Pages for many documents (a progress bar for more than 500)."""
+    """Pages for many documents (a progress bar for more than 500).
+
+    Drawing is Python and PIL, one core per process: on Linux, ``workers`` forked
+    processes share the pages (default: one per core for more than 500 pages). The
+    pages are the same whichever process draws them.
+    """
     show = progress if progress is not None else len(texts) > 500
-    return [render(t, config) for t in tqdm(texts, desc="drawing pages", unit="page", disable=not show)]
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if len(texts) > 500 and _can_fork() else 1
+    bar = functools.partial(tqdm, total=len(texts), desc="drawing pages", unit="page", disable=not show)
+    draw = functools.partial(render, config=config)
+    if workers <= 1 or not _can_fork():  # elsewhere one process draws them all
+        return [draw(t) for t in bar(texts)]
+    # fork, not spawn: spawn re-runs the caller's script, which a script without a main guard
+    # cannot survive; the children only draw (PIL and numpy, never torch's thread pool)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(bar(pool.map(draw, texts, chunksize=64)))
+
+
+def _can_fork() -> bool:
+    return sys.platform == "linux" and hasattr(os, "sched_getaffinity")
 
 
 def patches(page: Page, config: PageConfig = PageConfig()) -> np.ndarray:

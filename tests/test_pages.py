@@ -222,3 +222,11 @@ def test_colpali_real():
     Q, Q_mask = colpali.encode_queries(model, processor, ["late interaction MaxSim"])
     scores = maxsim.maxsim(Q, *v.padded(), Q_mask)
     assert scores.shape == (1, 2) and scores[0, 0] > scores[0, 1]
+
+
+def test_pages_drawn_by_several_processes_are_the_pages_one_draws():
+    texts = [f"{TEXT} page {i}" for i in range(6)]
+    alone = pages.render_all(texts, workers=1)
+    shared = pages.render_all(texts, workers=2)
+    for a, b in zip(alone, shared):
+        assert np.array_equal(a.image, b.image) and np.array_equal(a.char_patch, b.char_patch)
