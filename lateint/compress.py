@@ -275,12 +275,17 @@ def fit_buckets(
         residuals = residuals[np.sort(rows)]
     n, dim = residuals.shape
     levels = 2**bits
-    cutoffs = np.quantile(residuals, np.arange(1, levels) / levels, axis=0).astype(np.float32)
+    by_dim = np.ascontiguousarray(residuals.T)  # quantiles partition rows: 1.5x faster on contiguous ones
+    cutoffs = np.quantile(by_dim, np.arange(1, levels) / levels, axis=1).astype(np.float32)
     values = np.zeros((levels, dim), dtype=np.float32)
     column = np.broadcast_to(np.arange(dim), (n, dim)).ravel()
+    # buffers made once: fresh 270 MB temporaries on every step cost more than the counting
+    weights = residuals.astype(np.float64).ravel()  # what bincount would convert to on every step
+    slot = np.empty(n * dim, dtype=np.int64)
     for step in range(iterations + 1):
-        slot = _buckets(residuals, cutoffs).ravel().astype(np.int64) * dim + column
-        sums = np.bincount(slot, weights=residuals.ravel(), minlength=levels * dim).reshape(levels, dim)
+        np.multiply(_buckets(residuals, cutoffs).ravel(), dim, out=slot, dtype=np.int64)
+        slot += column
+        sums = np.bincount(slot, weights=weights, minlength=levels * dim).reshape(levels, dim)
         counts = np.bincount(slot, minlength=levels * dim).reshape(levels, dim)
         np.divide(sums, counts, out=values, where=counts > 0, casting="unsafe")
         if step < iterations:
