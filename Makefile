@@ -43,7 +43,19 @@ $(MATHJAX):
 	mkdir -p _vendor/mathjax
 	cd _build/npm/node_modules/mathjax/es5 && cp -r tex-mml-chtml.js input output ui a11y adaptors sre $(CURDIR)/_vendor/mathjax/
 
-book: setup $(MATHJAX)
+# The widget manager that draws chapter 2's explorer on the page, and the loader it needs,
+# served from the site too (Jupyter Book's default fetches both from CDNs). npm pack takes
+# each package's tarball alone, without the dependencies the prebuilt bundle already holds.
+WIDGETS := _vendor/widgets/embed-amd.js
+$(WIDGETS):
+	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q npm; }
+	rm -rf _build/npm-widgets && mkdir -p _build/npm-widgets _vendor/widgets
+	cd _build/npm-widgets && npm pack --silent @jupyter-widgets/html-manager@1.0.6 requirejs@2.3.7 >/dev/null
+	tar -xzf _build/npm-widgets/requirejs-2.3.7.tgz -O package/require.js > _vendor/widgets/require.js
+	tar -xzf _build/npm-widgets/jupyter-widgets-html-manager-1.0.6.tgz -O package/dist/embed-amd.js > $@.part
+	mv $@.part $@
+
+book: setup $(MATHJAX) $(WIDGETS)
 	$(JB)
 	@echo "open _build/html/index.html; then: make check-site"
 
@@ -51,7 +63,7 @@ check-site: setup browser
 	$(BIN)/python tools/check_site.py _build/html
 
 # The book built on the built-in collection into its own folder, then checked in the browser.
-site-smoke: setup browser $(MATHJAX)
+site-smoke: setup browser $(MATHJAX) $(WIDGETS)
 	rm -rf _build/smoke
 	LATEINT_DATA= $(JB) --path-output _build/smoke
 	$(BIN)/python tools/check_site.py _build/smoke/_build/html

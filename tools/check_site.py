@@ -2,11 +2,12 @@
 
     python tools/check_site.py _build/html [--screenshots _build/screenshots]
 
-For each page of ``_toc.yml``: no console error (other than offline fetches of CDN
-scripts), every image loaded, every results table a real ``<table>`` (no markdown
-pipes left as text), no traceback, warning or machine path in any output, no
-unrendered ``{glue}`` role or ``??`` reference, the chapter's headline glued numbers in
-its text, and its main figure present. Every sentence a chapter claims
+For each page of ``_toc.yml``: no request to any host but the site's own (a page read
+offline loads everything it needs), no console error (failed fetches aside: a failed
+image or an outside request is caught on its own), every image loaded, every results
+table a real ``<table>`` (no markdown pipes left as text), no traceback, warning or
+machine path in any output, no unrendered ``{glue}`` role or ``??`` reference, the
+chapter's headline glued numbers in its text, and its main figure present. Every sentence a chapter claims
 (``report.claim``, glued as ``claim_*``) appears on the page word for word; no literal
 ``**`` and no raw TeX (``\\[``, ``$$``) outside MathJax's ``.math`` elements reaches the
 reader; no element is wider than its column unless it sits in a scroll box that shows
@@ -28,6 +29,7 @@ import shutil
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -120,11 +122,19 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
+def _elsewhere(request: str, site: str) -> bool:
+    """True for a web request to a host other than the site's (data: and blob: URLs stay)."""
+    where = urlsplit(request)
+    return where.scheme in ("http", "https") and where.netloc != urlsplit(site).netloc
+
+
 def check_page(
     browser, url: str, page_name: str, html_root: Path, screenshots: Path
 ) -> tuple[list[str], dict]:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
+    elsewhere: list[str] = []  # requests to any host but the site's own: a page must read offline
+    page.on("request", lambda r: elsewhere.append(r.url) if _elsewhere(r.url, url) else None)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url, wait_until="load")
@@ -132,6 +142,8 @@ def check_page(
     # MathJax typesets after load; wait for it (it is served from the site, so offline works)
     page.evaluate("() => window.MathJax?.startup?.promise ? MathJax.startup.promise.then(() => 1) : 0")
     problems = [f"console error: {e[:160]}" for e in errors if not OFFLINE.search(e)]
+    if elsewhere:
+        problems.append(f"{len(elsewhere)} request(s) to another host: {elsewhere[:3]}")
     facts = page.evaluate("""() => {
         const main = document.querySelector('article') || document.body;
         return {
