@@ -31,7 +31,7 @@ import torch
 from . import cache, compress, indexfile, metrics, vectors
 from .compress import Compressed
 from .maxsim import maxsim_packed
-from .vectors import TokenVectors, check_query, offsets_from_lengths, segment_ids
+from .vectors import TokenVectors, check_query, offsets_from_lengths, segment_ids, segment_rows
 from .workspace import Workspace
 
 
@@ -280,7 +280,8 @@ class PlaidIndex:
         S = torch.mm(q, self._centroids_t, out=ws.get("centroid_scores", (n_q, nlist)))  # (n_q, nlist)
         cells = torch.topk(S, min(nprobe, nlist), dim=1).indices.unique().numpy()
         t1 = time.perf_counter()
-        docs, pair_cells = _ranges(self.ivf_offsets, cells, self.ivf_docs)  # every (document, probed cell)
+        rows, lengths = segment_rows(self.ivf_offsets, cells)
+        docs, pair_cells = self.ivf_docs[rows], np.repeat(cells, lengths)  # every (document, probed cell)
         candidates, slot = np.unique(docs, return_inverse=True)
         if ndocs is not None and len(candidates) > ndocs:  # probed cells only: cheap, sparse
             pair_scores = S.index_select(1, torch.from_numpy(pair_cells))  # (n_q, n_pairs)
@@ -292,14 +293,14 @@ class PlaidIndex:
         t2 = time.perf_counter()
         n_exact = len(kept) if ndocs is None else min(len(kept), max(k, ndocs // 4))
         if n_exact < len(kept):  # each token stands in by its centroid: PLAID's full centroid interaction
-            rows, lengths = _ranges(self.doc_cell_offsets, kept)
+            rows, lengths = segment_rows(self.doc_cell_offsets, kept)
             cell_scores = S.index_select(1, torch.from_numpy(self.doc_cells[rows])).numpy()  # (n_q, n_cells)
             approx = np.maximum.reduceat(cell_scores, offsets_from_lengths(lengths)[:-1], axis=1).sum(0)
             scored = kept[np.sort(np.argpartition(-approx, n_exact - 1)[:n_exact])]
         else:
             scored = kept
         t3 = time.perf_counter()
-        rows, lengths = _ranges(self.offsets, scored)
+        rows, lengths = segment_rows(self.offsets, scored)
         starts = offsets_from_lengths(lengths)
         if scoring == "codes":
             table = self._score_table(q, S, ws)
@@ -521,19 +522,6 @@ def train_centroids(x: np.ndarray, config: IndexConfig) -> np.ndarray:
         seed=config.seed,
         max_points_per_centroid=config.kmeans_points_per_centroid,
     )
-
-
-def _ranges(offsets: np.ndarray, which: np.ndarray, values: np.ndarray | None = None):
-    """Concatenate the ranges ``offsets[w]:offsets[w+1]`` for each ``w`` in ``which``.
-
-    Returns (the rows, or ``values`` at those rows; and per row the ``w`` it came
-    from), or (rows, range lengths) when ``values`` is None.
-    """
-    starts, lengths = offsets[which], offsets[which + 1] - offsets[which]
-    rows = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-    if values is None:
-        return rows, lengths
-    return values[rows], np.repeat(which, lengths)
 
 
 def _cell_dtype(nlist: int) -> type:

@@ -49,6 +49,19 @@ def segment_ids(offsets):
     return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
 
 
+def segment_rows(offsets: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the chosen segments, ``offsets[w]:offsets[w+1]`` for each ``w`` in
+    ``which`` concatenated in that order, and each chosen segment's length.
+
+    >>> rows, lengths = segment_rows(np.array([0, 2, 2, 5]), np.array([2, 0]))
+    >>> rows.tolist(), lengths.tolist()
+    ([2, 3, 4, 0, 1], [3, 2])
+    """
+    starts, lengths = offsets[which], offsets[which + 1] - offsets[which]
+    # each segment's start, then counting up: no loop over segments
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum()), lengths
+
+
 def length_batches(lengths: torch.Tensor, batch_size: int, descending: bool = False) -> list[torch.Tensor]:
     """Row indices in batches of similar length, so that each batch pads only to its own longest.
 
@@ -144,11 +157,8 @@ class TokenVectors:
     def select(self, doc_indices: Sequence[int]) -> TokenVectors:
         """The vectors of some documents, in the given order."""
         idx = torch.as_tensor(doc_indices, dtype=torch.long)
-        offsets = offsets_from_lengths(self.lengths[idx])
-        # each chosen document's rows: its start, then counting up (no loop over documents)
-        segment = segment_ids(offsets)
-        rows = self.offsets[idx][segment] + torch.arange(int(offsets[-1])) - offsets[segment]
-        return TokenVectors(self.vectors[rows], offsets, self.token_ids[rows])
+        rows, lengths = (torch.from_numpy(a) for a in segment_rows(self.offsets.numpy(), idx.numpy()))
+        return TokenVectors(self.vectors[rows], offsets_from_lengths(lengths), self.token_ids[rows])
 
     def padded(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``D`` (n_docs, max_len, dim) zero-padded, and ``D_mask`` (n_docs, max_len) bool."""
