@@ -146,11 +146,13 @@ def render_all(
     pages are the same whichever process draws them.
     """
     show = progress if progress is not None else len(texts) > 500
-    if workers is None:
-        workers = len(os.sched_getaffinity(0)) if len(texts) > 500 and _can_fork() else 1
+    if not _can_fork():
+        workers = 1  # elsewhere one process draws them all
+    elif workers is None:
+        workers = len(os.sched_getaffinity(0)) if len(texts) > 500 else 1
     bar = functools.partial(tqdm, total=len(texts), desc="drawing pages", unit="page", disable=not show)
     draw = functools.partial(render, config=config)
-    if workers <= 1 or not _can_fork():  # elsewhere one process draws them all
+    if workers <= 1:
         return [draw(t) for t in bar(texts)]
     # fork, not spawn: spawn re-runs the caller's script, which a script without a main guard
     # cannot survive; the children only draw (PIL and numpy, never torch's thread pool)
