@@ -55,7 +55,19 @@ $(WIDGETS):
 	tar -xzf _build/npm-widgets/jupyter-widgets-html-manager-1.0.6.tgz -O package/dist/embed-amd.js > $@.part
 	mv $@.part $@
 
-book: setup $(MATHJAX) $(WIDGETS)
+# onnxruntime-web for the explorer on the static page (chapter 2): the WASM build, one
+# thread, in the folder the chapter writes the explorer's model and documents into.
+ORT := _vendor/explorer/ort/ort-wasm-simd-threaded.wasm
+$(ORT):
+	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q npm; }
+	rm -rf _build/npm-ort && mkdir -p _build/npm-ort _vendor/explorer/ort
+	cd _build/npm-ort && npm pack --silent onnxruntime-web@1.31.1 >/dev/null
+	for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs; do \
+	  tar -xzf _build/npm-ort/onnxruntime-web-1.31.1.tgz -O package/dist/$$f > _vendor/explorer/ort/$$f; done
+	tar -xzf _build/npm-ort/onnxruntime-web-1.31.1.tgz -O package/dist/ort-wasm-simd-threaded.wasm > $@.part
+	mv $@.part $@
+
+book: setup $(MATHJAX) $(WIDGETS) $(ORT)
 	$(JB)
 	@echo "open _build/html/index.html; then: make check-site"
 
@@ -63,7 +75,7 @@ check-site: setup browser
 	$(BIN)/python tools/check_site.py _build/html
 
 # The book built on the built-in collection into its own folder, then checked in the browser.
-site-smoke: setup browser $(MATHJAX) $(WIDGETS)
+site-smoke: setup browser $(MATHJAX) $(WIDGETS) $(ORT)
 	rm -rf _build/smoke
 	LATEINT_DATA= $(JB) --path-output _build/smoke
 	$(BIN)/python tools/check_site.py _build/smoke/_build/html
