@@ -24,8 +24,13 @@ JB := $(BIN)/jupyter-book build --all . --warningiserror --keep-going
 setup: $(VENV)/.installed
 
 # --no-compile: Python compiles only the modules it imports, when it imports them.
+# TORCH_INDEX: where torch comes from. Empty here (these machines' pip finds the CPU build
+# on disk); the Pages workflow sets PyTorch's CPU index, since the package index's
+# torch==2.13.0 is the multi-GB CUDA build.
+TORCH_INDEX ?=
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0 --index-url $(TORCH_INDEX))
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -e ".[book,test]"
 	touch $@
 

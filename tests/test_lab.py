@@ -56,3 +56,32 @@ def test_the_lateint_kernel_carries_the_data_folder_and_the_cpu_pin(tmp_path):
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_the_pages_workflow_installs_torchs_cpu_build_of_the_pinned_version():
+    import tomllib
+
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    index = workflow["jobs"]["build"]["env"]["TORCH_INDEX"]
+    assert index == "https://download.pytorch.org/whl/cpu"
+    pin = next(
+        d
+        for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+        if d.startswith("torch")
+    )
+    # what `make setup` runs there, in order: torch from that index first, then the rest
+    plan = subprocess.run(
+        ["make", "-n", "-B", "setup", f"TORCH_INDEX={index}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    torch_step = next(i for i, line in enumerate(plan) if f"{pin} --index-url {index}" in line)
+    extras_step = next(i for i, line in enumerate(plan) if '-e ".[book,test]"' in line)
+    assert torch_step < extras_step
+    steps = [step.get("run", "") for step in workflow["jobs"]["build"]["steps"]]
+    # the book builds in that .venv: setup runs before the build
+    assert steps.index(next(r for r in steps if "make setup" in r)) < steps.index("make book")

@@ -57,7 +57,8 @@ function heatmap(s) {
     svg += `<rect x="${left + at.get(matched[r]) * cell + 1}" y="${y + 1}" width="${cell - 2}" height="${cell - 2}" fill="none" stroke="red" stroke-width="1.6"/>`;
   });
   const shown = cols.length < s.doc_tokens.length ? ` (${cols.length} of ${s.doc_tokens.length}: the matched ones and their neighbours)` : "";
-  return `<div class="lx-caption">Query tokens (rows) against document tokens${shown}; each row's maximum is boxed, and MaxSim is the sum of the boxes.</div>${svg}`;
+  const scale = `<span class="lx-scale" style="background: linear-gradient(to right, ${VIRIDIS.join(", ")})"></span>`;
+  return `<div class="lx-caption">Query tokens (rows) against document tokens${shown}; each row's maximum is boxed, and MaxSim is the sum of the boxes. Cosine: ${low.toFixed(2)} ${scale} 1</div>${svg}`;
 }
 
 // The document's words, each shaded by the similarity it contributed to MaxSim.
@@ -89,6 +90,7 @@ function render({ model, el }) {
       .lx .lx-map { overflow-x: auto; }
       .lx .lx-words { line-height: 1.9; margin-top: 6px; }
       .lx .lx-caption { font-size: 12px; color: #555; }
+      .lx .lx-scale { display: inline-block; width: 80px; height: 9px; vertical-align: middle; }
     </style>
     <form><input class="lx-query" type="text" aria-label="query"><button type="submit">Search</button></form>
     <div class="lx-note"></div><ol class="lx-results"></ol><div class="lx-map"></div><div class="lx-words"></div>`;
