@@ -1,9 +1,11 @@
-"""``make kernel`` (which ``make lab`` runs): a Jupyter kernel that carries the book's
-environment, so a chapter run by hand computes what the book computed."""
+"""Running the book on your machine: ``make kernel`` (which ``make lab`` runs) gives a
+Jupyter kernel that carries the book's environment; JupyterLab runs chapter 2 with it
+and its explorer answers a new query; the Pages workflow installs torch's CPU build."""
 
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
@@ -85,3 +87,96 @@ def test_the_pages_workflow_installs_torchs_cpu_build_of_the_pinned_version():
     steps = [step.get("run", "") for step in workflow["jobs"]["build"]["steps"]]
     # the book builds in that .venv: setup runs before the build
     assert steps.index(next(r for r in steps if "make setup" in r)) < steps.index("make book")
+
+
+def test_jupyterlab_runs_chapter_2_and_its_explorer_follows_a_new_query(tmp_path, shipped):
+    """JupyterLab, in headless Chromium, opens chapter 2 with the `lateint` kernel and runs
+    every cell on the built-in collection; then a new query typed into the explorer must
+    redraw the heatmap with that query's tokens as its rows."""
+    import shutil
+    import socket
+    import time
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    subprocess.run(
+        ["make", "-s", "kernel", f"KERNEL_PREFIX={tmp_path}", "LATEINT_DATA="],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    root = tmp_path / "root"
+    (root / "book").mkdir(parents=True)
+    chapter = json.loads((ROOT / "book" / "02_mechanism.ipynb").read_text())
+    chapter["metadata"]["kernelspec"] = {"name": "lateint", "display_name": "lateint", "language": "python"}
+    (root / "book" / "02_mechanism.ipynb").write_text(json.dumps(chapter))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = "lateint-test"
+    env = {
+        **os.environ,
+        "JUPYTER_PATH": str(tmp_path / "share" / "jupyter"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+    }
+    jupyter = Path(sys.executable).with_name("jupyter")
+    server = subprocess.Popen(
+        [
+            str(jupyter),
+            "lab",
+            "--no-browser",
+            f"--ServerApp.root_dir={root}",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            "--LabApp.expose_app_in_browser=True",
+            "--allow-root",  # CI runs as root
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "lab.log", "w"),  # noqa: SIM115
+    )
+    base = f"http://127.0.0.1:{port}"
+    query = "tidal forces raise the tides of the ocean"
+    want = shipped.tokens(shipped.tokenize_queries([query])["input_ids"][0])
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+            tab = browser.new_page(viewport={"width": 1280, "height": 900})
+            tab.goto(f"{base}/lab/tree/book/02_mechanism.ipynb?reset&token={token}")
+            tab.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                " && window.jupyterapp.shell.currentWidget.sessionContext"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel",
+                timeout=120_000,
+            )
+            tab.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            tab.wait_for_selector(".lx[data-query]", timeout=300_000)
+            tab.fill(".lx-query", query)
+            tab.click(".lx button[type=submit]")
+            tab.wait_for_function(
+                "q => document.querySelector('.lx').dataset.query === q", arg=query, timeout=60_000
+            )
+            rows = [t.text_content() for t in tab.query_selector_all(".lx-row")]
+            explorer = tab.query_selector(".lx")
+            explorer.scroll_into_view_if_needed()
+            shots = ROOT / "_build" / "screenshots"
+            shots.mkdir(parents=True, exist_ok=True)
+            tab.screenshot(path=str(shots / "jupyterlab-explorer.png"))
+            kernel = tab.evaluate("window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.name")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert kernel == "lateint"
+    assert rows == want
