@@ -22,6 +22,7 @@ Modules in reading order; data flows down the list:
 - ``qdrant``: the same token vectors served by Qdrant's multivector MAX_SIM.
 - ``explain``: which document token each query token matched.
 - ``train``: the late-interaction head over a frozen MiniLM (``python -m lateint.train``).
+- ``export``: an encoder as ONNX, with int8 weights, for runtimes without torch (a browser).
 - ``cli``: ``python -m lateint evaluate PATH``.
 
 Pages instead of text (ColPali's idea, chapter 6):

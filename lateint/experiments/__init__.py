@@ -5,7 +5,8 @@ checks). In the order the chapters use them:
 
 - ``compare``: BM25, dense and late interaction side by side; failure cases (chapters 1, 2).
 - ``plots``: every figure; drawing only, numbers come in as arguments.
-- ``explorer``: the ipywidgets token explorer (it encodes, so it needs a kernel).
+- ``explorer``: the token explorer, one view fed by the kernel in Jupyter and by the
+  reader's browser on the static page (ONNX encoder, int8 codes; chapter 2).
 - ``speed``: index sweeps, the fastest setting within a tolerance, corpus scaling, the
   MS MARCO extrapolation, and an engine's agreement with exact MaxSim (chapter 3).
 - ``size``: bytes per token and quality for each storage (chapter 4).
