@@ -20,8 +20,10 @@ import shutil
 import warnings
 from pathlib import Path
 
+import anywidget
 import numpy as np
 import torch
+import traitlets
 
 from ..compress import compress
 from ..maxsim import maxsim_packed
@@ -32,99 +34,67 @@ SITE_BUDGET = 64_000_000  # bytes the explorer may add to the site, runtime incl
 TOP_K = 10
 
 
-def _tokens(encoder, ids) -> list[str]:
-    return encoder.tokenizer.convert_ids_to_tokens([int(i) for i in ids])
+class Explorer(anywidget.AnyWidget):
+    """The explorer fed by the kernel: the query the reader types is encoded here and
+    scored against every document of the collection. ``page`` is the HTML a static page
+    shows instead (``page_html``): the same view, fed by the browser."""
 
+    _esm = WEB / "explorer.js"
+    query = traitlets.Unicode("").tag(sync=True)
+    selected = traitlets.Int(0).tag(sync=True)
+    state = traitlets.Dict({}).tag(sync=True)
+    note = traitlets.Unicode("").tag(sync=True)
 
-def state(
-    encoder,
-    titles: list[str],
-    doc_ids: list[str],
-    vectors: TokenVectors,
-    query: str,
-    q: torch.Tensor,
-    query_ids,
-    scores: torch.Tensor,
-    selected: int,
-) -> dict:
-    """What the view draws, for one query: its tokens, the top documents, and for the
-    selected one its tokens and the query-by-document similarity matrix."""
-    top = torch.topk(scores, min(TOP_K, len(scores)))
-    results = [
-        {"id": doc_ids[i], "title": titles[i], "score": round(float(s), 4)}
-        for s, i in zip(top.values.tolist(), top.indices.tolist())
-    ]
-    selected = min(max(selected, 0), len(results) - 1)
-    doc = int(top.indices[selected])
-    d = vectors.doc(doc)
-    return {
-        "query": query,
-        "query_tokens": _tokens(encoder, query_ids),
-        "results": results,
-        "selected": selected,
-        "doc_tokens": _tokens(encoder, vectors.token_ids[vectors.offsets[doc] : vectors.offsets[doc + 1]]),
-        "sim": (q @ d.T).round(decimals=3).tolist(),
-    }
+    def __init__(self, encoder, collection, vectors: TokenVectors, query: str, page: str = ""):
+        super().__init__()
+        self._encoder, self._vectors, self._page = encoder, vectors, page
+        self._ids, self._titles = collection.doc_ids, _titles(collection)
+        self._scored: tuple | None = None  # (query, its vectors, its token ids, scores)
+        self.note = f"{collection.name}: all {vectors.n_docs:,} documents, scored by this kernel"
+        self.observe(self._refresh, names=["query", "selected"])
+        self.query = query
 
-
-def _explorer_class():
-    import anywidget
-    import traitlets
-
-    class Explorer(anywidget.AnyWidget):
-        """The explorer fed by the kernel: every query the reader types is encoded here
-        and scored against every document of the collection."""
-
-        _esm = WEB / "explorer.js"
-        query = traitlets.Unicode("").tag(sync=True)
-        selected = traitlets.Int(0).tag(sync=True)
-        state = traitlets.Dict({}).tag(sync=True)
-        note = traitlets.Unicode("").tag(sync=True)
-
-        def __init__(self, encoder, collection, vectors: TokenVectors, query: str, page: str = ""):
-            super().__init__()
-            self._encoder, self._vectors, self._page = encoder, vectors, page
-            self._ids, self._titles = collection.doc_ids, _titles(collection)
-            self.note = f"{collection.name}: all {vectors.n_docs:,} documents, scored by this kernel"
-            self.observe(self._refresh, names=["query", "selected"])
-            self.query = query
-
-        def _refresh(self, change) -> None:
-            if not self.query.strip():
-                return
-            if change["name"] == "query":
-                self.selected = 0  # a new query starts at its first document
-            q_tok = self._encoder.tokenize_queries([self.query])
+    def _refresh(self, change) -> None:
+        if not self.query.strip():
+            return
+        if self._scored is None or self._scored[0] != self.query:
             Q, Q_mask = self._encoder.encode_queries([self.query])
+            ids = self._encoder.tokenize_queries([self.query])["input_ids"][0][Q_mask[0]]
             q = Q[0][Q_mask[0]]
-            ids = q_tok["input_ids"][0][Q_mask[0]]
             scores = maxsim_packed(q, self._vectors.vectors, self._vectors.offsets)
-            self.state = state(
-                self._encoder,
-                self._titles,
-                self._ids,
-                self._vectors,
-                self.query,
-                q,
-                ids,
-                scores,
-                self.selected,
-            )
+            self._scored = (self.query, q, ids, scores)
+            if change["name"] == "query" and self.selected != 0:
+                self.selected = 0  # a new query opens on its first document (and redraws)
+                return
+        self.state = self._state()
 
-        def _repr_mimebundle_(self, **kwargs):
-            bundle = super()._repr_mimebundle_(**kwargs)
-            data = bundle[0] if isinstance(bundle, tuple) else bundle
-            if self._page:
-                data["text/html"] = self._page  # the static page: the same view, fed in the browser
-            return bundle
+    def _state(self) -> dict:
+        """What the view draws: the query's tokens, the top documents, and for the
+        selected one its tokens and the query-by-document similarity matrix."""
+        query, q, ids, scores = self._scored
+        top = torch.topk(scores, min(TOP_K, len(scores)))
+        selected = min(max(self.selected, 0), len(top.indices) - 1)
+        doc = int(top.indices[selected])
+        rows = slice(int(self._vectors.offsets[doc]), int(self._vectors.offsets[doc + 1]))
+        tokens = self._encoder.tokenizer.convert_ids_to_tokens
+        return {
+            "query": query,
+            "query_tokens": tokens(ids.tolist()),
+            "results": [
+                {"id": self._ids[i], "title": self._titles[i], "score": round(float(s), 4)}
+                for s, i in zip(top.values.tolist(), top.indices.tolist())
+            ],
+            "selected": selected,
+            "doc_tokens": tokens(self._vectors.token_ids[rows].tolist()),
+            "sim": (q @ self._vectors.vectors[rows].T).round(decimals=3).tolist(),
+        }
 
-    return Explorer
-
-
-def explorer(encoder, collection, vectors: TokenVectors, query: str, page: str = ""):
-    """The kernel-fed explorer widget (anywidget). ``page`` is the HTML a static page
-    shows instead (``page_html``)."""
-    return _explorer_class()(encoder, collection, vectors, query, page)
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if self._page:
+            data["text/html"] = self._page
+        return bundle
 
 
 def _titles(collection) -> list[str]:
