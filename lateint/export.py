@@ -7,7 +7,8 @@ L2-normalized vector per input position. Tokenizing (markers, ``[MASK]`` padding
 the skiplist stay with the caller, as they do in ``Encoder.head_corpus``.
 
 ``quantize`` stores the large weights as int8 (a quarter of the bytes) and computes in
-float32.
+float32. ``int8_onnx`` does both and caches the result (``cache.py``), keyed by the
+encoder and this module's source.
 
 Needs ``onnx``, ``onnxscript`` and ``onnxruntime`` (``pip install lateint[book]``);
 the rest of lateint does not.
@@ -15,11 +16,13 @@ the rest of lateint does not.
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 
+from . import cache
 from .encoder import Encoder
 
 
@@ -107,3 +110,28 @@ def quantize(source: str | Path, target: str | Path, min_size: int = 65536) -> P
     target = Path(target)
     onnx.save(model, str(target))
     return target
+
+
+def int8_onnx(encoder: Encoder, path: str | Path) -> Path:
+    """``export_onnx`` then ``quantize``, written to ``path``; cached, since the export
+    traces the whole model (about 10 s) and every build of chapter 2 asks again."""
+    import sys
+
+    import numpy as np
+    import onnx
+
+    def compute() -> cache.Entry:
+        with tempfile.TemporaryDirectory() as tmp:
+            model = quantize(export_onnx(encoder, Path(tmp) / "fp32.onnx"), Path(tmp) / "int8.onnx")
+            return cache.Entry({"onnx": np.frombuffer(model.read_bytes(), dtype=np.uint8)})
+
+    key = cache.key_for(
+        encoder=encoder.fingerprint(),
+        code=cache.source_key(sys.modules[__name__]),
+        torch=torch.__version__,
+        onnx=onnx.__version__,
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(cache.load_or_compute("onnx", key, compute).arrays["onnx"].tobytes())
+    return path

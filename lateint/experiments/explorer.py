@@ -162,7 +162,7 @@ def write_page_assets(
     import onnx
 
     from ..checkpoints import minilm_path
-    from ..export import export_onnx, quantize
+    from ..export import int8_onnx
 
     folder = Path(folder)
     runtime_bytes = sum(f.stat().st_size for f in (folder / "ort").glob("*") if f.is_file())
@@ -183,9 +183,7 @@ def write_page_assets(
     data.mkdir(parents=True)
     for script in ("explorer.js", "page.js", "wordpiece.js"):
         shutil.copyfile(WEB / script, folder / script)
-    fp32 = export_onnx(encoder, data / "encoder.fp32.onnx")
-    quantize(fp32, data / "encoder.onnx")
-    fp32.unlink()
+    int8_onnx(encoder, data / "encoder.onnx")
     shutil.copyfile(minilm_path() / "tokenizer.json", data / "tokenizer.json")
     onnx.save(_maxsim_graph(vectors.dim), str(data / "maxsim.onnx"))
 
