@@ -180,3 +180,43 @@ def test_jupyterlab_runs_chapter_2_and_its_explorer_follows_a_new_query(tmp_path
         server.wait(timeout=30)
     assert kernel == "lateint"
     assert rows == want
+
+
+def test_a_chapters_first_cell_installs_lateint_beside_the_torch_already_there(tmp_path):
+    """Colab's case, offline: a Python with torch (and the rest) but without lateint runs a
+    chapter's first cell, which installs lateint from $LATEINT_SOURCE (here this checkout)
+    and reinstalls none of what was there."""
+    import sysconfig
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    # what is "already there": this environment's packages, seen through a path entry, so
+    # that its editable lateint (a .pth of its own) is not
+    (site / "preinstalled.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    cell = "".join(json.loads((ROOT / "book" / "02_mechanism.ipynb").read_text())["cells"][1]["source"])
+    env = {**os.environ, "LATEINT_SOURCE": str(ROOT), "LATEINT_DATA": str(tmp_path), "PIP_NO_INPUT": "1"}
+    work = tmp_path / "book"
+    work.mkdir()
+    probe = "import importlib.util as u; print(u.find_spec('lateint'))"
+    before = subprocess.run(
+        [python, "-c", probe], cwd=work, env=env, capture_output=True, text=True, check=True
+    )
+    assert before.stdout.strip() == "None"
+    subprocess.run([python, "-c", cell], cwd=work, env=env, check=True, capture_output=True)
+    where = "import lateint, torch; print(lateint.__file__); print(torch.__file__)"
+    after = subprocess.run(
+        [python, "-c", where], cwd=work, env=env, capture_output=True, text=True, check=True
+    )
+    lateint_file, torch_file = after.stdout.split()
+    assert lateint_file.startswith(str(site))  # installed into the new environment
+    assert torch_file.startswith(sysconfig.get_paths()["purelib"])  # the torch that was there
+    assert not list(site.glob("torch*"))  # and no second one
