@@ -7,7 +7,8 @@ offline loads everything it needs), no console error (failed fetches aside: a fa
 image or an outside request is caught on its own), every image loaded, every results
 table a real ``<table>`` (no markdown pipes left as text), no traceback, warning or
 machine path in any output, no unrendered ``{glue}`` role or ``??`` reference, the
-chapter's headline glued numbers in its text, and its main figure present. Every sentence a chapter claims
+chapter's headline glued numbers in its text, its main figure present, and near its
+top the line that says how to run it. Every sentence a chapter claims
 (``report.claim``, glued as ``claim_*``) appears on the page word for word; no literal
 ``**`` and no raw TeX (``\\[``, ``$$``) outside MathJax's ``.math`` elements reaches the
 reader; no element is wider than its column unless it sits in a scroll box that shows
@@ -244,6 +245,10 @@ def check_page(
     for sentence in claims(html_root, page_name):
         if squash(sentence) not in page_text:
             problems.append(f"the claimed sentence {sentence!r} is not on the page word for word")
+    # every chapter says near its top how to run it and where its data come from
+    run_it = facts["text"].find("Run it: make lab")
+    if page_name in HEADLINES and not 0 <= run_it < 3000:
+        problems.append("no 'Run it: make lab ...' line near the top")
     numbers, figures = HEADLINES.get(page_name, ([], []))
     values = glued(html_root, page_name)
     for name, fmt in numbers:

@@ -292,6 +292,13 @@ def claims(sentences: dict[str, bool | np.bool_], check: bool = True) -> None:
         claim(text, holds, check)
 
 
+# one line on every page: the three ways to run it, and where the data come from
+RUN_IT = (
+    "<strong>Run it:</strong> <code>make lab</code>, or Colab or Binder (the rocket above); "
+    "data from <code>python -m lateint.fetch</code>, else the built-in collection."
+)
+
+
 def model_box(encoder, collections=()):
     """The box at the top of a chapter: which model the page runs and what it was trained
     on, read from the model's card (a data note: it lists what was loaded).
@@ -334,6 +341,7 @@ def model_box(encoder, collections=()):
         lines.append(f"In domain here: {', '.join(seen)} (its train split was seen, its test split was not).")
     if unseen:
         lines.append(f"Zero-shot here: {', '.join(unseen)} (never seen in training).")
+    lines.append(RUN_IT)
     body = " ".join(lines)
     return HTML(
         f'<div class="admonition note lateint-model"><p class="admonition-title">Model</p><p>{body}</p></div>'
