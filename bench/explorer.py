@@ -37,6 +37,7 @@ def main(site: Path) -> None:
                 "collection": manifest["collection"],
                 "documents": manifest["n_docs"],
                 "site_bytes_added": added,
+                "loaded_before_opening": len(shown["loaded_before_opening"]),
                 "first_result_ms": shown["opened_ms"],
                 "first_result_wall_s": round(shown["wall_s"], 2),
                 "query_ms_p50": statistics.median(times),

@@ -90,6 +90,7 @@ def test_the_page_explorer_agrees_with_lateint_on_scifact(tmp_path, shipped):
     )
     queries = scifact.query_texts[:20]
     shown = run_queries(site, "index.html", queries, ROOT / "_build" / "screenshots" / "explorer-page.png")
+    assert shown["loaded_before_opening"] == []  # nothing loads until the reader opens it
 
     ids = json.loads((site / "explorer" / "data" / "docs.json").read_text())["ids"]
     index = {d: i for i, d in enumerate(scifact.doc_ids)}

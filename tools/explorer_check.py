@@ -22,8 +22,10 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-backgroun
 def run_queries(folder: Path, page: str, queries: list[str], screenshot: Path | None = None) -> dict:
     """Open ``page`` under ``folder``, press the explorer's button, then search each query.
 
-    Returns ``opened_ms`` (button to first result, by the page's clock), ``wall_s`` (the
-    same, by this process's clock), and per query: ``ids`` and ``scores`` of the results,
+    Returns ``loaded_before_opening`` (the explorer's files fetched before the button was
+    pressed: none, when the page keeps its promise), ``opened_ms`` (button to first
+    result, by the page's clock), ``wall_s`` (the same, by this process's clock), and per
+    query: ``ids`` and ``scores`` of the results,
     ``rows`` (the heatmap's row labels) and ``ms`` (the page's time for the query).
     """
     from playwright.sync_api import sync_playwright
@@ -38,12 +40,16 @@ def run_queries(folder: Path, page: str, queries: list[str], screenshot: Path | 
             browser = p.chromium.launch(executable_path=chromium, args=FLAGS)
             tab = browser.new_page(viewport={"width": 1280, "height": 900})
             tab.on("pageerror", lambda e: errors.append(str(e)))
-            tab.goto(f"{base}/{page}")
+            requested: list[str] = []
+            tab.on("request", lambda r: requested.append(r.url))
+            tab.goto(f"{base}/{page}", wait_until="networkidle")
+            before = [u for u in requested if "/explorer/" in u]
             started = time.perf_counter()
             tab.click(".lateint-open")
             tab.wait_for_selector(".lx[data-query]", timeout=120_000)
             out = {
                 "wall_s": time.perf_counter() - started,
+                "loaded_before_opening": before,
                 "opened_ms": float(tab.eval_on_selector(".lateint-explorer", "b => b.dataset.firstResultMs")),
                 "queries": [],
             }
