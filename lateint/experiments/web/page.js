@@ -131,11 +131,11 @@ export async function open(box, query = "") {
       model.values.selected = 0;
     }
     if (!found) return;
-    const took = first ? `first result ${((performance.now() - opened) / 1000).toFixed(1)} s after opening; ` : "";
+    const took = first ? `First result ${((performance.now() - opened) / 1000).toFixed(1)} s after opening; this` : "This";
     box.dataset.queryMs = found.totalMs.toFixed(1);
     if (first) box.dataset.firstResultMs = (performance.now() - opened).toFixed(0);
     first = false;
-    model.values.note = `${about}. ${took}this query: ${found.totalMs.toFixed(0)} ms (encoding ${found.encodeMs.toFixed(0)} ms).`;
+    model.values.note = `${about}. ${took} query: ${found.totalMs.toFixed(0)} ms (encoding ${found.encodeMs.toFixed(0)} ms).`;
     model.values.state = searcher.state(model.get("query"), found, model.get("selected"));
     model.emit("note");
     model.emit("state");
