@@ -186,6 +186,7 @@ def test_a_chapters_first_cell_installs_lateint_beside_the_torch_already_there(t
     """Colab's case, offline: a Python with torch (and the rest) but without lateint runs a
     chapter's first cell, which installs lateint from $LATEINT_SOURCE (here this checkout)
     and reinstalls none of what was there."""
+    import shutil
     import sysconfig
 
     venv = tmp_path / "venv"
@@ -203,7 +204,11 @@ def test_a_chapters_first_cell_installs_lateint_beside_the_torch_already_there(t
     # that its editable lateint (a .pth of its own) is not
     (site / "preinstalled.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     cell = "".join(json.loads((ROOT / "book" / "02_mechanism.ipynb").read_text())["cells"][1]["source"])
-    env = {**os.environ, "LATEINT_SOURCE": str(ROOT), "LATEINT_DATA": str(tmp_path), "PIP_NO_INPUT": "1"}
+    source = tmp_path / "source"  # the package's files alone: pip builds inside the folder it gets
+    shutil.copytree(ROOT / "lateint", source / "lateint", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copyfile(ROOT / name, source / name)
+    env = {**os.environ, "LATEINT_SOURCE": str(source), "LATEINT_DATA": str(tmp_path), "PIP_NO_INPUT": "1"}
     work = tmp_path / "book"
     work.mkdir()
     probe = "import importlib.util as u; print(u.find_spec('lateint'))"
