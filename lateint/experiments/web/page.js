@@ -145,8 +145,6 @@ export async function open(box, query = "") {
   const view = document.createElement("div");
   box.append(view);
   explorer.render({ model, el: view });
-  box.dataset.ready = "1";
-  box.searcher = searcher; // for the browser test: the page's own scores
   if (query) {
     model.set("query", query);
     await model.save_changes();
