@@ -15,7 +15,6 @@ import torch
 from conftest import benchmark
 
 from lateint import evaluate
-from lateint.checkpoints import minilm_path
 from lateint.experiments import explorer
 from lateint.export import export_onnx, int8_onnx
 from lateint.maxsim import maxsim_packed
@@ -36,11 +35,14 @@ def test_the_tokenizer_in_javascript_gives_the_ids_python_gives(tmp_path, shippe
             "Ünïcödé café 東京 naïve — “quotes” … x² 3.5%",
             "\x00control\tchars\u200b and a " + "verylong" * 20,
             "pre-trained (BERT-base) models: 12-layer, 768-hidden",
+            "ΟΔΟΣ ΣΙΣΥΦΟΣ İstanbul",  # a final capital sigma, a dotted capital I
         ]
     )
     (tmp_path / "texts.json").write_text(json.dumps(texts))
     script = tmp_path / "run.mjs"
-    tokenizer = json.dumps(str(minilm_path() / "tokenizer.json"))
+    # the encoder's own tokenizer, as the page gets it
+    (tmp_path / "tokenizer.json").write_text(shipped.tokenizer.backend_tokenizer.to_str())
+    tokenizer = json.dumps(str(tmp_path / "tokenizer.json"))
     script.write_text(
         f"import {{ WordPiece }} from {json.dumps((explorer.WEB / 'wordpiece.js').as_uri())};\n"
         "import fs from 'fs';\n"

@@ -50,7 +50,8 @@ class Explorer(anywidget.AnyWidget):
         self._encoder, self._vectors, self._page = encoder, vectors, page
         self._ids, self._titles = collection.doc_ids, _titles(collection)
         self._scored: tuple | None = None  # (query, its vectors, its token ids, scores)
-        self.note = f"{collection.name}: all {vectors.n_docs:,} documents, scored by this kernel"
+        self._about = f"{collection.name}: all {vectors.n_docs:,} documents, scored by this kernel"
+        self.note = self._about
         self.observe(self._refresh, names=["query", "selected"])
         self.query = query
 
@@ -58,7 +59,12 @@ class Explorer(anywidget.AnyWidget):
         if not self.query.strip():
             return
         if self._scored is None or self._scored[0] != self.query:
-            Q, Q_mask = self._encoder.encode_queries([self.query])
+            try:
+                Q, Q_mask = self._encoder.encode_queries([self.query])
+            except ValueError as e:  # e.g. only characters the vocabulary drops
+                self.note = str(e)
+                return
+            self.note = self._about
             ids = self._encoder.tokenize_queries([self.query])["input_ids"][0][Q_mask[0]]
             q = Q[0][Q_mask[0]]
             scores = maxsim_packed(q, self._vectors.vectors, self._vectors.offsets)
@@ -161,7 +167,6 @@ def write_page_assets(
     there), counts toward ``budget``. Returns the manifest the page reads, with sizes."""
     import onnx
 
-    from ..checkpoints import minilm_path
     from ..export import int8_onnx
 
     folder = Path(folder)
@@ -184,7 +189,7 @@ def write_page_assets(
     for script in ("explorer.js", "page.js", "wordpiece.js"):
         shutil.copyfile(WEB / script, folder / script)
     int8_onnx(encoder, data / "encoder.onnx")
-    shutil.copyfile(minilm_path() / "tokenizer.json", data / "tokenizer.json")
+    (data / "tokenizer.json").write_text(encoder.tokenizer.backend_tokenizer.to_str())  # its own vocabulary
     onnx.save(_maxsim_graph(vectors.dim), str(data / "maxsim.onnx"))
 
     fixed = runtime_bytes + _bytes(folder)
@@ -192,6 +197,8 @@ def write_page_assets(
     part = vectors.select(docs.tolist())
     int8 = compress(part.vectors, "int8")
     int8.codes.tofile(data / "codes.bin")
+    if len(encoder.tokenizer) > 1 << 16:
+        raise ValueError(f"token ids are stored as uint16; {encoder.name} has {len(encoder.tokenizer):,}")
     part.token_ids.numpy().astype(np.uint16).tofile(data / "tokens.bin")
     part.offsets.numpy().astype(np.int32).tofile(data / "offsets.bin")
     titles = _titles(collection)
@@ -207,8 +214,9 @@ def write_page_assets(
         "collection": collection.name,
         "n_docs": len(docs),
         "of_docs": len(collection.doc_ids),
-        "n_judged": len({d for j in collection.qrels.values() for d in j}),
         "n_tokens": int(part.offsets[-1]),
+        "of_tokens": int(vectors.offsets[-1]),
+        "k": TOP_K,
         "dim": vectors.dim,
         "scale": int8.scale.astype(float).tolist(),
         "query": {
@@ -301,11 +309,12 @@ def page_html(base: str, manifest: dict, query: str) -> str:
     nothing before it is pressed; it opens on ``query``."""
     mb = manifest["site_bytes"] / 1e6
     return (
-        f'<div class="lateint-explorer" data-base="{base}" data-query="{html.escape(query)}">'
+        f'<div class="lateint-explorer" data-base="{html.escape(base)}" data-query="{html.escape(query)}">'
         f'<button type="button" class="lateint-open">Open the explorer (loads {mb:.0f} MB; '
         f"{manifest['n_docs']:,} of {manifest['of_docs']:,} documents)</button></div>"
         '<script type="module">'
-        "for (const box of document.querySelectorAll('.lateint-explorer')) {"
+        "for (const box of document.querySelectorAll('.lateint-explorer:not([data-bound])')) {"
+        "  box.dataset.bound = '1';"
         "  box.querySelector('.lateint-open').addEventListener('click', async () => {"
         "    const { open } = await import(new URL('page.js', new URL(box.dataset.base, location.href)));"
         "    open(box, box.dataset.query);"

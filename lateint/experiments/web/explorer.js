@@ -106,6 +106,7 @@ function render({ model, el }) {
     const s = model.get("state");
     el.querySelector(".lx-note").textContent = model.get("note");
     if (!s || !s.results) return;
+    if (document.activeElement !== input) input.value = s.query; // a query set elsewhere shows here
     const list = el.querySelector(".lx-results");
     list.innerHTML = s.results
       .map((r, i) => `<li data-id="${escape(r.id)}" data-score="${r.score}" class="${i === s.selected ? "lx-selected" : ""}">${escape(r.title.slice(0, 110))} <small>(${escape(r.id)}, MaxSim ${r.score.toFixed(2)})</small></li>`)

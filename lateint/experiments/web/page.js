@@ -66,6 +66,7 @@ class Searcher {
 
   async search(text) {
     const { dim, scale } = this.manifest;
+    if (this.wordpiece.encode(text).length === 0) throw new Error(`no word piece of "${text}" is in the vocabulary`);
     const ids = this.queryIds(text);
     const n = ids.length;
     const started = performance.now();
@@ -91,12 +92,12 @@ class Searcher {
         scores[d] += most;
       }
     }
-    const top = [...scores.keys()].sort((a, b) => scores[b] - scores[a]).slice(0, 10);
-    return { ids, sim, top, scores, encodeMs: encoded - started, totalMs: performance.now() - started };
+    const top = [...scores.keys()].sort((a, b) => scores[b] - scores[a]).slice(0, this.manifest.k);
+    return { text, ids, sim, top, scores, encodeMs: encoded - started, totalMs: performance.now() - started };
   }
 
-  state(text, found, selected) {
-    const { ids, sim, top, scores } = found;
+  state(found, selected) {
+    const { text, ids, sim, top, scores } = found;
     const tokens = this.manifest.n_tokens;
     const doc = top[selected];
     const [start, end] = [this.offsets[doc], this.offsets[doc + 1]];
@@ -125,9 +126,20 @@ export async function open(box, query = "") {
   const about = `${m.model} in your browser (onnxruntime-web, int8), against ${m.n_docs.toLocaleString("en")} of the collection's ${m.of_docs.toLocaleString("en")} documents (${m.collection})`;
   let found = null;
   let first = true;
+  let searches = 0;
   const compute = async (model, changed) => {
     if (changed.has("query")) {
-      found = await searcher.search(model.get("query"));
+      const ticket = ++searches;
+      let result;
+      try {
+        result = await searcher.search(model.get("query"));
+      } catch (error) {
+        model.values.note = error.message;
+        model.emit("note");
+        return;
+      }
+      if (ticket !== searches) return; // a newer query was typed meanwhile
+      found = result;
       model.values.selected = 0;
     }
     if (!found) return;
@@ -136,7 +148,7 @@ export async function open(box, query = "") {
     if (first) box.dataset.firstResultMs = (performance.now() - opened).toFixed(0);
     first = false;
     model.values.note = `${about}. ${took} query: ${found.totalMs.toFixed(0)} ms (encoding ${found.encodeMs.toFixed(0)} ms).`;
-    model.values.state = searcher.state(model.get("query"), found, model.get("selected"));
+    model.values.state = searcher.state(found, model.get("selected"));
     model.emit("note");
     model.emit("state");
   };

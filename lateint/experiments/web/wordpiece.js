@@ -39,7 +39,8 @@ export class WordPiece {
       else out += ch;
     }
     if (this.stripAccents) out = out.normalize("NFD").replace(/\p{Mn}/gu, "");
-    return this.lowercase ? out.toLowerCase() : out;
+    // one character at a time, as the Rust tokenizers do (a final Σ becomes σ, not ς)
+    return this.lowercase ? Array.from(out, (ch) => ch.toLowerCase()).join("") : out;
   }
 
   words(text) {
