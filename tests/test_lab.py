@@ -12,6 +12,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import check_site  # noqa: E402  (the site check's Chromium and its flags)
 
 
 def test_the_lateint_kernel_carries_the_data_folder_and_the_cpu_pin(tmp_path):
@@ -93,7 +95,6 @@ def test_jupyterlab_runs_chapter_2_and_its_explorer_follows_a_new_query(tmp_path
     """JupyterLab, in headless Chromium, opens chapter 2 with the `lateint` kernel and runs
     every cell on the built-in collection; then a new query typed into the explorer must
     redraw the heatmap with that query's tokens as its rows."""
-    import shutil
     import socket
     import time
     import urllib.request
@@ -150,8 +151,7 @@ def test_jupyterlab_runs_chapter_2_and_its_explorer_follows_a_new_query(tmp_path
             except OSError:
                 time.sleep(0.5)
         with sync_playwright() as p:
-            chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(executable_path=check_site.chromium(), args=check_site.CHROMIUM_FLAGS)
             tab = browser.new_page(viewport={"width": 1280, "height": 900})
             tab.goto(f"{base}/lab/tree/book/02_mechanism.ipynb?reset&token={token}")
             tab.wait_for_function(

@@ -111,6 +111,24 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", " ", text.translate(SMART)).strip()
 
 
+# headless Chromium as a server runs it: no sandbox, no GPU, no traffic of its own
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NO_CHROMIUM = "no chromium on PATH (make check-site installs Debian's chromium)"
+
+
+def chromium() -> str | None:
+    """The system's Chromium (Debian's ``chromium``), or None."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
@@ -276,26 +294,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     html_root = args.html.resolve()
     screenshots = args.screenshots or html_root.parent / "screenshots"
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        print("error: no chromium on PATH (make check-site installs Debian's chromium)", file=sys.stderr)
+    browser_path = chromium()
+    if browser_path is None:
+        print(f"error: {NO_CHROMIUM}", file=sys.stderr)
         return 2
     from playwright.sync_api import sync_playwright
 
     server, base = serve(html_root)
     failed = words = 0
-    flags = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=flags)
+            browser = p.chromium.launch(executable_path=browser_path, args=CHROMIUM_FLAGS)
             for name in pages():
                 file = html_root / f"{name}.html"
                 if not file.is_file():

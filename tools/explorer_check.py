@@ -10,13 +10,10 @@ and query times). Uses the system's Chromium, like check_site.py.
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
-from check_site import serve
-
-FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+from check_site import CHROMIUM_FLAGS, NO_CHROMIUM, chromium, serve
 
 
 def run_queries(folder: Path, page: str, queries: list[str], screenshot: Path | None = None) -> dict:
@@ -30,14 +27,14 @@ def run_queries(folder: Path, page: str, queries: list[str], screenshot: Path | 
     """
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        raise RuntimeError("no chromium on PATH (make check-site installs Debian's chromium)")
+    browser_path = chromium()
+    if browser_path is None:
+        raise RuntimeError(NO_CHROMIUM)
     server, base = serve(folder)
     errors: list[str] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=FLAGS)
+            browser = p.chromium.launch(executable_path=browser_path, args=CHROMIUM_FLAGS)
             tab = browser.new_page(viewport={"width": 1280, "height": 900})
             tab.on("pageerror", lambda e: errors.append(str(e)))
             requested: list[str] = []
