@@ -65,7 +65,7 @@ class Explorer(anywidget.AnyWidget):
                 self.note = str(e)
                 return
             self.note = self._about
-            ids = self._encoder.tokenize_queries([self.query])["input_ids"][0][Q_mask[0]]
+            (ids,) = page_query_ids(self._encoder, [self.query])
             q = Q[0][Q_mask[0]]
             scores = maxsim_packed(q, self._vectors.vectors, self._vectors.offsets)
             self._scored = (self.query, q, ids, scores)
@@ -85,7 +85,7 @@ class Explorer(anywidget.AnyWidget):
         tokens = self._encoder.tokenizer.convert_ids_to_tokens
         return {
             "query": query,
-            "query_tokens": tokens(ids.tolist()),
+            "query_tokens": tokens(ids),
             "results": [
                 {"id": self._ids[i], "title": self._titles[i], "score": round(float(s), 4)}
                 for s, i in zip(top.values.tolist(), top.indices.tolist())
@@ -111,14 +111,15 @@ def _titles(collection) -> list[str]:
 # -- the static page -------------------------------------------------------------------
 
 
-def page_slice(collection, vectors: TokenVectors, data_budget: int, seed: int = 0) -> np.ndarray:
+def page_slice(
+    collection, vectors: TokenVectors, titles: list[str], data_budget: int, seed: int = 0
+) -> np.ndarray:
     """Documents for the page, in collection order: every judged document of the
     collection's queries, then others drawn at random (``seed``) while the data fit
-    ``data_budget`` bytes (int8 codes, token ids and titles)."""
+    ``data_budget`` bytes (int8 codes, token ids and ``titles``)."""
     index = {d: i for i, d in enumerate(collection.doc_ids)}
     judged = sorted({index[d] for judged in collection.qrels.values() for d in judged if d in index})
     others = np.random.default_rng(seed).permutation(np.setdiff1d(np.arange(len(collection.doc_ids)), judged))
-    titles = _titles(collection)
     cost = (vectors.lengths.numpy() * (vectors.dim + 2) + 4).astype(np.int64)  # codes, a uint16 id, an offset
     cost += np.array([len(t.encode()) + len(d) + 16 for t, d in zip(titles, collection.doc_ids)])
     chosen = list(judged)
@@ -193,7 +194,8 @@ def write_page_assets(
     onnx.save(_maxsim_graph(vectors.dim), str(data / "maxsim.onnx"))
 
     fixed = runtime_bytes + _bytes(folder)
-    docs = page_slice(collection, vectors, budget - fixed - 100_000)  # 100 kB for the manifest
+    titles = _titles(collection)
+    docs = page_slice(collection, vectors, titles, budget - fixed - 100_000)  # 100 kB for the manifest
     part = vectors.select(docs.tolist())
     int8 = compress(part.vectors, "int8")
     int8.codes.tofile(data / "codes.bin")
@@ -201,7 +203,6 @@ def write_page_assets(
         raise ValueError(f"token ids are stored as uint16; {encoder.name} has {len(encoder.tokenizer):,}")
     part.token_ids.numpy().astype(np.uint16).tofile(data / "tokens.bin")
     part.offsets.numpy().astype(np.int32).tofile(data / "offsets.bin")
-    titles = _titles(collection)
     (data / "docs.json").write_text(
         json.dumps(
             {"ids": [collection.doc_ids[i] for i in docs], "titles": [titles[i] for i in docs]},
@@ -209,6 +210,7 @@ def write_page_assets(
         )
     )
     tok = encoder.tokenizer
+    prefix = encoder._prefix(c.query_marker)  # [CLS], then the query marker if any
     manifest = {
         "model": encoder.name,
         "collection": collection.name,
@@ -220,9 +222,9 @@ def write_page_assets(
         "dim": vectors.dim,
         "scale": int8.scale.astype(float).tolist(),
         "query": {
-            "prefix": encoder._prefix(c.query_marker),
+            "prefix": prefix,
             "sep": tok.sep_token_id,
-            "room": c.query_maxlen - len(encoder._prefix(c.query_marker)) - 1,
+            "room": c.query_maxlen - len(prefix) - 1,
             "pad_to": c.query_maxlen if c.query_augmentation else 0,
             "pad_id": tok.mask_token_id,
         },

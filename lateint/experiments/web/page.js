@@ -59,14 +59,15 @@ class Searcher {
   // The query's token ids as the encoder builds them: prefix, word pieces, [SEP], pads.
   queryIds(text) {
     const q = this.manifest.query;
-    const ids = [...q.prefix, ...this.wordpiece.encode(text).slice(0, q.room), q.sep];
+    const pieces = this.wordpiece.encode(text);
+    if (pieces.length === 0) throw new Error(`no word piece of "${text}" is in the vocabulary`);
+    const ids = [...q.prefix, ...pieces.slice(0, q.room), q.sep];
     while (ids.length < q.pad_to) ids.push(q.pad_id);
     return ids;
   }
 
   async search(text) {
     const { dim, scale } = this.manifest;
-    if (this.wordpiece.encode(text).length === 0) throw new Error(`no word piece of "${text}" is in the vocabulary`);
     const ids = this.queryIds(text);
     const n = ids.length;
     const started = performance.now();
