@@ -38,12 +38,15 @@ $(VENV)/.installed: pyproject.toml
 browser:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
+# npm (with Node) from Debian when missing: the site's scripts below come from npm
+NEED_NPM = @command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q npm; }
+
 # MathJax served from the site, not from a CDN, so a page read offline renders its math.
 # It goes into the site's root through html_extra_path (Jupyter Book would load every
 # .js file of a static path as a script of its own).
 MATHJAX := _vendor/mathjax/tex-mml-chtml.js
 $(MATHJAX):
-	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q npm; }
+	$(NEED_NPM)
 	rm -rf _build/npm && npm install --prefix _build/npm --no-audit --no-fund --silent mathjax@3.2.2
 	mkdir -p _vendor/mathjax
 	cd _build/npm/node_modules/mathjax/es5 && cp -r tex-mml-chtml.js input output ui a11y adaptors sre $(CURDIR)/_vendor/mathjax/
@@ -53,7 +56,7 @@ $(MATHJAX):
 # each package's tarball alone, without the dependencies the prebuilt bundle already holds.
 WIDGETS := _vendor/widgets/embed-amd.js
 $(WIDGETS):
-	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q npm; }
+	$(NEED_NPM)
 	rm -rf _build/npm-widgets && mkdir -p _build/npm-widgets _vendor/widgets
 	cd _build/npm-widgets && npm pack --silent @jupyter-widgets/html-manager@1.0.6 requirejs@2.3.7 >/dev/null
 	tar -xzf _build/npm-widgets/requirejs-2.3.7.tgz -O package/require.js > _vendor/widgets/require.js
@@ -64,7 +67,7 @@ $(WIDGETS):
 # thread, in the folder the chapter writes the explorer's model and documents into.
 ORT := _vendor/explorer/ort/ort-wasm-simd-threaded.wasm
 $(ORT):
-	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q npm; }
+	$(NEED_NPM)
 	rm -rf _build/npm-ort && mkdir -p _build/npm-ort _vendor/explorer/ort
 	cd _build/npm-ort && npm pack --silent onnxruntime-web@1.31.1 >/dev/null
 	for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs; do \
