@@ -128,7 +128,9 @@ def search(
     return top.values, top.indices
 
 
-def maxsim_packed(q: torch.Tensor, vectors: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+def maxsim_packed(
+    q: torch.Tensor, vectors: torch.Tensor, offsets: torch.Tensor, workspace: Workspace | None = None
+) -> torch.Tensor:
     """MaxSim of one query against documents stored back to back, without padding.
 
     Parameters
@@ -140,6 +142,8 @@ def maxsim_packed(q: torch.Tensor, vectors: torch.Tensor, offsets: torch.Tensor)
     offsets : torch.Tensor
         Shape (n_docs + 1,): document ``i`` is ``vectors[offsets[i]:offsets[i+1]]``;
         every document has at least one vector.
+    workspace : Workspace, optional
+        Where the similarity matrix is written, as in :func:`maxsim`.
 
     Returns
     -------
@@ -156,7 +160,8 @@ def maxsim_packed(q: torch.Tensor, vectors: torch.Tensor, offsets: torch.Tensor)
         raise ValueError("every document needs at least one vector")
     if int(offsets[-1]) != len(vectors):
         raise ValueError(f"offsets end at {int(offsets[-1])} but there are {len(vectors)} vectors")
-    sim = (q.float() @ vectors.float().T).numpy()  # (query_len, n_tokens)
+    ws = Workspace() if workspace is None else workspace
+    sim = torch.mm(q.float(), vectors.float().T, out=ws.get("packed_sim", (len(q), len(vectors)))).numpy()
     if len(lengths) == 0:
         return torch.zeros(0)
     best = np.maximum.reduceat(

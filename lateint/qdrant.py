@@ -81,8 +81,8 @@ def upload(
         x = vectors.vectors.float().numpy()
         offsets = vectors.offsets.tolist()
         for start in range(0, vectors.n_docs, batch_size):
-            points = [
-                Point(ids[i], x[offsets[i] : offsets[i + 1]], {"doc_id": doc_ids[i]})
+            points = [  # lists, not arrays: Point reads nested lists twice as fast
+                Point(ids[i], x[offsets[i] : offsets[i + 1]].tolist(), {"doc_id": doc_ids[i]})
                 for i in range(start, min(start + batch_size, vectors.n_docs))
             ]
             target.update(UpdateOperation.upsert_points(points))

@@ -35,8 +35,9 @@ from ..data import Collection
 from ..encoder import Encoder
 from ..evaluate import run_method
 from ..explain import Alignment
-from ..maxsim import maxsim
-from ..vectors import TokenVectors
+from ..maxsim import maxsim, maxsim_packed
+from ..vectors import TokenVectors, offsets_from_lengths, segment_rows
+from ..workspace import Workspace
 from . import records, report, stats
 from .stats import Difference
 
@@ -61,22 +62,27 @@ def candidate_pool(encoder: Encoder, collection: Collection, depth: int = 100) -
     ]
 
 
-def padded_pools(vectors: TokenVectors, pool: list[list[int]]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Each query's pool as ``(D, D_mask)``, padded once and reused at every sweep point."""
-    return [vectors.select(docs).padded() for docs in pool]
-
-
 def rerank(
     encoder: Encoder,
     collection: Collection,
+    vectors: TokenVectors,
     pool: list[list[int]],
-    pooled: list[tuple[torch.Tensor, torch.Tensor]],
+    workspace: Workspace | None = None,
 ) -> dict[str, dict[str, float]]:
-    """A run: every query's pool (``pooled`` from :func:`padded_pools`) scored by exact MaxSim."""
+    """A run: every query's pool (document positions) scored by exact MaxSim.
+
+    Each pool is gathered packed, back to back, into one kept buffer: padded to its
+    longest document a pool costs about twice the multiply-adds, and a fresh copy per
+    query would be zero-filled page by page (``workspace.py``)."""
+    ws = Workspace() if workspace is None else workspace
     Q, Q_mask = encoder.encode_queries(collection.query_texts)  # (n_queries, query_len, dim)
     run = {}
-    for i, (query_id, docs, (D, D_mask)) in enumerate(zip(collection.query_ids, pool, pooled)):
-        scores = maxsim(Q[i : i + 1], D, D_mask, Q_mask[i : i + 1])[0]
+    for i, (query_id, docs) in enumerate(zip(collection.query_ids, pool)):
+        rows, lengths = segment_rows(vectors.offsets.numpy(), np.asarray(docs))
+        part = ws.get("pool", (len(rows), vectors.dim))
+        torch.index_select(vectors.vectors, 0, torch.from_numpy(rows), out=part)
+        offsets = torch.from_numpy(offsets_from_lengths(lengths))
+        scores = maxsim_packed(Q[i][Q_mask[i]], part, offsets, workspace=ws)  # its counted rows only
         run[query_id] = {collection.doc_ids[d]: float(s) for d, s in zip(docs, scores)}
     return run
 
@@ -97,11 +103,11 @@ def sweep(
     against every document: what each extra vector costs without an index.
     """
     D, D_mask = vectors.padded()
-    pooled = padded_pools(vectors, pool)
+    workspace = Workspace()  # one pool buffer for every query of every sweep point
     rows = []
     for n, attend in [(n, True) for n in counts] + [(n, False) for n in unattended if n]:
         model = with_masks(encoder, n, attend)
-        run = rerank(model, collection, pool, pooled)
+        run = rerank(model, collection, vectors, pool, workspace)
 
         def one_query(text: str, model: Encoder = model) -> torch.Tensor:
             q, q_mask = model.encode_queries([text])

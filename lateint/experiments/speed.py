@@ -315,18 +315,19 @@ def extrapolate(grow: list[dict], tokens: float = MSMARCO_TOKENS, passages: floa
 
 
 def qdrant_agreement(
-    client, name: str, queries: Sequence[torch.Tensor], token_vectors: TokenVectors, k: int = 10, **options
-) -> dict:
+    client, name: str, queries: Sequence[torch.Tensor], token_vectors: TokenVectors, k: int = 10,
+    reference: torch.Tensor | None = None, **options,
+) -> dict:  # fmt: skip
     """Does the engine behind ``client`` (a client's collection ``name``, or an Edge shard,
     filled by ``qdrant.upload``) return exact MaxSim's top ``k``, in order, for each of
     ``queries``? ``options`` go to ``qdrant.search`` (e.g. ``exact=True`` on a shard).
 
     Returns ``same`` (queries with the identical top-k), ``checked``, ``p50_ms`` and
     ``p95_ms`` of the engine's searches, and both top-k lists (``exact``, ``engine``).
+    ``reference``: exact MaxSim's top ``k`` (n_queries, k), when :func:`exact_top` has
+    computed it already (for several shards over the same vectors).
     """
-    D, D_mask = token_vectors.padded()
-    Q, Q_mask = vectors.pad(queries)
-    _, exact = maxsim.search(Q, D, D_mask, k, Q_mask)
+    exact = exact_top(queries, token_vectors, k) if reference is None else reference
     found, ms = timing.time_each(
         lambda q: qdrant.search(client, name, q, k=k, **options)[1], list(queries), warmup=0
     )
@@ -338,6 +339,13 @@ def qdrant_agreement(
         "exact": exact.numpy(),
         "engine": np.stack(found),
     }
+
+
+def exact_top(queries: Sequence[torch.Tensor], token_vectors: TokenVectors, k: int = 10) -> torch.Tensor:
+    """Exhaustive MaxSim's top ``k`` document positions for each query, (n_queries, k)."""
+    D, D_mask = token_vectors.padded()
+    Q, Q_mask = vectors.pad(queries)
+    return maxsim.search(Q, D, D_mask, k, Q_mask)[1]
 
 
 def muvera_pick(rows: Sequence[dict], target: float, measure: str = "nDCG@10") -> dict:
@@ -781,11 +789,12 @@ EDGE_SHARDS = {  # label: (quantization, every point scored exactly)
 
 def edge_shard(
     folder, token_vectors: TokenVectors, doc_ids: Sequence[str], queries: Sequence[torch.Tensor],
-    quantization: str | None = None, oversampling: float | None = None,
+    quantization: str | None = None, oversampling: float | None = None, reference: torch.Tensor | None = None,
 ) -> dict:  # fmt: skip
     """One Qdrant Edge shard: upload every document, then check its top 10 against
     exact MaxSim (``qdrant_agreement``). A quantized shard scans its int8 or 1-bit
-    copies and re-scores ``oversampling`` x 10 points with the originals."""
+    copies and re-scores ``oversampling`` x 10 points with the originals. ``reference``:
+    exact MaxSim's top 10 for ``queries``, when computed already (:func:`exact_top`)."""
     import time
 
     started = time.perf_counter()
@@ -794,8 +803,9 @@ def edge_shard(
     upload_s = time.perf_counter() - started
     exact = quantization is None
     check = qdrant_agreement(
-        shard, "", queries, token_vectors, exact=exact, oversampling=None if exact else oversampling
-    )
+        shard, "", queries, token_vectors, reference=reference, exact=exact,
+        oversampling=None if exact else oversampling,
+    )  # fmt: skip
     shard.close()
     return {**check, "upload_s": upload_s}
 
@@ -807,11 +817,11 @@ def edge_shards(
     import tempfile
     from pathlib import Path
 
-    out = {}
+    out, reference = {}, exact_top(queries, token_vectors)  # one exact search for every shard
     with tempfile.TemporaryDirectory() as folder:
         for i, (label, (quantization, _)) in enumerate(EDGE_SHARDS.items()):
             out[label] = edge_shard(
-                Path(folder) / str(i), token_vectors, doc_ids, queries, quantization, oversampling
+                Path(folder) / str(i), token_vectors, doc_ids, queries, quantization, oversampling, reference
             )
     return out
 
