@@ -36,6 +36,7 @@ import torch
 
 from .maxsim import maxsim_packed
 from .vectors import TokenVectors, check_query, offsets_from_lengths
+from .workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ class MuveraIndex:
         # the token vectors, in float16, for re-ranking
         self.tokens = TokenVectors(vectors.vectors.to(torch.float16), vectors.offsets, vectors.token_ids)
         self.doc_ids = list(doc_ids)
+        self.workspace = Workspace()  # the re-ranking's similarity buffer, kept across queries
         self.build_seconds = time.perf_counter() - started
 
     def search(
@@ -171,7 +173,7 @@ class MuveraIndex:
         _, found = self.index.search(fde, min(candidates, self.index.ntotal))
         docs = torch.from_numpy(found[0][found[0] >= 0])
         found = self.tokens.select(docs.tolist())
-        scores = maxsim_packed(q.float(), found.vectors.float(), found.offsets)
+        scores = maxsim_packed(q.float(), found.vectors.float(), found.offsets, self.workspace)
         top = torch.topk(scores, k=min(k, len(scores)))
         return top.values, docs[top.indices]
 

@@ -309,7 +309,7 @@ class PlaidIndex:
         else:
             vectors = compress.decompress(self.store, rows)  # (n_tokens_scored, dim)
             t4 = time.perf_counter()
-            scores = maxsim_packed(q, vectors, torch.from_numpy(starts))  # (n_scored,)
+            scores = maxsim_packed(q, vectors, torch.from_numpy(starts), ws)  # (n_scored,)
         top = torch.topk(scores, min(k, len(scores)))
         t5 = time.perf_counter()
         stages = {

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from lateint.maxsim import maxsim, search, token_matches
+from lateint.workspace import Workspace
 
 
 def reference(Q, D, D_mask, Q_mask=None):
@@ -123,5 +124,13 @@ def test_packed_maxsim_equals_padded_maxsim():
     q = torch.nn.functional.normalize(torch.randn(5, 8, generator=g), dim=1)
     D, D_mask = TokenVectors(vectors, offsets, torch.zeros(len(vectors), dtype=torch.long)).padded()
     torch.testing.assert_close(maxsim_packed(q, vectors, offsets), maxsim(q[None], D, D_mask)[0])
+    # one workspace across calls of different sizes: a kept buffer never leaks into a result
+    ws = Workspace()
+    first = maxsim_packed(q, vectors, offsets, ws)
+    maxsim_packed(q[:2], vectors[:8], offsets[:3], ws)
+    torch.testing.assert_close(maxsim_packed(q, vectors, offsets, ws), first)
+    torch.testing.assert_close(
+        maxsim_packed(q[:2], vectors[:8], offsets[:3], ws), maxsim(q[None, :2], D[:2], D_mask[:2])[0]
+    )
     with pytest.raises(ValueError, match="offsets end"):
         maxsim_packed(q, vectors[:-1], offsets)

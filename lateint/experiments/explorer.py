@@ -28,6 +28,7 @@ import traitlets
 from ..compress import compress
 from ..maxsim import maxsim_packed
 from ..vectors import TokenVectors
+from ..workspace import Workspace
 
 WEB = Path(__file__).parent / "web"
 SITE_BUDGET = 64_000_000  # bytes the explorer may add to the site, runtime included
@@ -264,11 +265,11 @@ def page_rankings(
     )
     offsets = torch.from_numpy(np.fromfile(data / "offsets.bin", dtype=np.int32).astype(np.int64))
     scale = torch.tensor(manifest["scale"], dtype=torch.float32)
-    out = []
+    out, workspace = [], Workspace()  # one similarity buffer for every query
     for ids in query_ids:
         x = np.array([ids], dtype=np.int64)
         q = torch.from_numpy(session.run(None, {"input_ids": x, "attention_mask": np.ones_like(x)})[0][0])
-        scores = maxsim_packed(q * scale, codes, offsets)
+        scores = maxsim_packed(q * scale, codes, offsets, workspace)
         top = torch.topk(scores, min(k, len(scores)))
         out.append(list(zip(top.indices.tolist(), top.values.tolist())))
     return out
@@ -285,9 +286,9 @@ def agreement(encoder, collection, vectors: TokenVectors, folder: str | Path) ->
     part = vectors.select([index[d] for d in data["ids"]])
     page = page_rankings(folder, page_query_ids(encoder, collection.query_texts))
     Q, Q_mask = encoder.encode_queries(collection.query_texts)
-    overlap, same_first, gap = [], [], 0.0
+    overlap, same_first, gap, workspace = [], [], 0.0, Workspace()
     for q, q_mask, found in zip(Q, Q_mask, page):
-        exact = maxsim_packed(q[q_mask], part.vectors, part.offsets)
+        exact = maxsim_packed(q[q_mask], part.vectors, part.offsets, workspace)
         reference = torch.topk(exact, min(TOP_K, len(exact))).indices.tolist()
         overlap.append(len(set(reference) & {d for d, _ in found}))
         same_first.append(reference[0] == found[0][0])
