@@ -23,18 +23,21 @@ JB := $(BIN)/jupyter-book build --all . --warningiserror --keep-going
 
 setup: $(VENV)/.installed
 
-# uv installs the environment (pip only fetches uv): a fresh .venv in about 10 s here,
-# where pip took 95 s, downloading one package at a time. uv reads no pip config, so it
-# is told pip's local wheel folder (PIP_FIND_LINKS, else pip's config: where these
-# machines keep torch's CPU build). TORCH_INDEX: where torch comes from. Empty here; the Pages workflow sets
-# PyTorch's CPU index, since the package index's torch==2.13.0 is the multi-GB CUDA build.
+# uv installs the environment (pip only fetches uv): a fresh .venv in about 10 s here
+# once uv's cache is filled, where pip took 95 s, fetching one package at a time. uv
+# reads no pip config: it is told pip's local wheel folders (PIP_FIND_LINKS, else pip's
+# config), where these machines keep torch's CPU build, and takes the rest from PyPI.
+# TORCH_INDEX: where torch comes from. Empty here; the Pages workflow sets PyTorch's CPU
+# index, since the package index's torch==2.13.0 is the multi-GB CUDA build.
 # Python compiles only the modules it imports, when it imports them (uv compiles nothing).
 TORCH_INDEX ?=
 WHEELS = $(or $(PIP_FIND_LINKS),$(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null))
-UV = $(BIN)/uv pip install --quiet --python $(BIN)/python $(if $(WHEELS),--find-links $(WHEELS))
-$(VENV)/.installed: pyproject.toml
+UV = $(BIN)/uv pip install --quiet --python $(BIN)/python $(foreach w,$(WHEELS),--find-links $(w))
+$(BIN)/uv:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.10
+# order-only: a .venv that pip built before uv came gets uv, not a reinstall
+$(VENV)/.installed: pyproject.toml | $(BIN)/uv
 	$(if $(TORCH_INDEX),$(UV) torch==2.13.0 --index-url $(TORCH_INDEX))
 	$(UV) -e ".[book,test]"
 	touch $@

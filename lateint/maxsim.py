@@ -161,7 +161,9 @@ def maxsim_packed(
     if int(offsets[-1]) != len(vectors):
         raise ValueError(f"offsets end at {int(offsets[-1])} but there are {len(vectors)} vectors")
     ws = Workspace() if workspace is None else workspace
-    sim = torch.mm(q.float(), vectors.float().T, out=ws.get("packed_sim", (len(q), len(vectors)))).numpy()
+    if vectors.dtype != torch.float32:  # e.g. float16 storage: widened into a kept buffer
+        vectors = ws.get("packed_vectors", tuple(vectors.shape)).copy_(vectors)
+    sim = torch.mm(q.float(), vectors.T, out=ws.get("packed_sim", (len(q), len(vectors)))).numpy()
     if len(lengths) == 0:
         return torch.zeros(0)
     best = np.maximum.reduceat(

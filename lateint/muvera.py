@@ -160,20 +160,22 @@ class MuveraIndex:
         # the token vectors, in float16, for re-ranking
         self.tokens = TokenVectors(vectors.vectors.to(torch.float16), vectors.offsets, vectors.token_ids)
         self.doc_ids = list(doc_ids)
-        self.workspace = Workspace()  # the re-ranking's similarity buffer, kept across queries
+        self.workspace = Workspace()  # the re-ranking's buffers, kept across queries
         self.build_seconds = time.perf_counter() - started
 
     def search(
-        self, q: torch.Tensor, k: int = 10, candidates: int = 100
+        self, q: torch.Tensor, k: int = 10, candidates: int = 100, workspace: Workspace | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Top-``k`` (scores, document positions) for one query ``q`` (query_len, dim):
-        the ``candidates`` nearest encodings, re-ranked by exact MaxSim."""
+        the ``candidates`` nearest encodings, re-ranked by exact MaxSim. ``workspace``:
+        buffers to reuse; by default the index's own (one per searching thread)."""
         check_query(q, self.tokens.dim)
         fde = self.muvera.encode(query_vectors(q[None], torch.ones(1, len(q), dtype=torch.bool)), True)
         _, found = self.index.search(fde, min(candidates, self.index.ntotal))
         docs = torch.from_numpy(found[0][found[0] >= 0])
-        found = self.tokens.select(docs.tolist())
-        scores = maxsim_packed(q.float(), found.vectors.float(), found.offsets, self.workspace)
+        ws = self.workspace if workspace is None else workspace
+        found = self.tokens.select(docs.tolist(), ws)
+        scores = maxsim_packed(q, found.vectors, found.offsets, ws)
         top = torch.topk(scores, k=min(k, len(scores)))
         return top.values, docs[top.indices]
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .workspace import Workspace
+
 
 def offsets_from_lengths(lengths):
     """Start of each segment, and the total at the end: shape (n + 1,), int64.
@@ -154,11 +156,18 @@ class TokenVectors:
     def doc(self, i: int) -> torch.Tensor:
         return self.vectors[self.offsets[i] : self.offsets[i + 1]]
 
-    def select(self, doc_indices: Sequence[int]) -> TokenVectors:
-        """The vectors of some documents, in the given order."""
+    def select(self, doc_indices: Sequence[int], workspace: Workspace | None = None) -> TokenVectors:
+        """The vectors of some documents, in the given order. With a ``workspace`` they are
+        written into its kept "select" buffer, which the next such call overwrites: for a
+        loop that scores one selection per query (``workspace.py`` says why)."""
         idx = torch.as_tensor(doc_indices, dtype=torch.long)
         rows, lengths = (torch.from_numpy(a) for a in segment_rows(self.offsets.numpy(), idx.numpy()))
-        return TokenVectors(self.vectors[rows], offsets_from_lengths(lengths), self.token_ids[rows])
+        if workspace is None:
+            chosen = self.vectors[rows]
+        else:
+            out = workspace.get("select", (len(rows), self.dim), self.vectors.dtype)
+            chosen = torch.index_select(self.vectors, 0, rows, out=out)
+        return TokenVectors(chosen, offsets_from_lengths(lengths), self.token_ids[rows])
 
     def padded(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``D`` (n_docs, max_len, dim) zero-padded, and ``D_mask`` (n_docs, max_len) bool."""

@@ -9,8 +9,9 @@ each buffer: allocated once at the largest size asked for so far, then written w
 ``out=``. One exhaustive SciFact query (encoding included) took 350-450 ms with fresh
 buffers and 220-230 ms with kept ones, in a plain script and in a notebook kernel alike.
 
-Use one workspace per thread that searches; ``maxsim`` and ``PlaidIndex.search`` take
-one, and make their own when given none.
+Use one workspace per thread that searches; ``maxsim``, ``maxsim_packed``,
+``TokenVectors.select``, ``PlaidIndex.search`` and ``MuveraIndex.search`` take one (the
+searches make their own when given none).
 
 >>> ws = Workspace()
 >>> a = ws.get("scores", (2, 3))

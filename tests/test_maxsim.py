@@ -127,10 +127,15 @@ def test_packed_maxsim_equals_padded_maxsim():
     # one workspace across calls of different sizes: a kept buffer never leaks into a result
     ws = Workspace()
     first = maxsim_packed(q, vectors, offsets, ws)
-    maxsim_packed(q[:2], vectors[:8], offsets[:3], ws)
-    torch.testing.assert_close(maxsim_packed(q, vectors, offsets, ws), first)
-    torch.testing.assert_close(
-        maxsim_packed(q[:2], vectors[:8], offsets[:3], ws), maxsim(q[None, :2], D[:2], D_mask[:2])[0]
-    )
+    smaller = maxsim_packed(q[:2], vectors[:8], offsets[:3], ws)
+    torch.testing.assert_close(first, maxsim_packed(q, vectors, offsets))
+    torch.testing.assert_close(smaller, maxsim(q[None, :2], D[:2], D_mask[:2])[0])
+    half = maxsim_packed(q, vectors.half(), offsets, ws)  # float16 widened in the workspace
+    torch.testing.assert_close(half, maxsim_packed(q, vectors.half().float(), offsets))
+    # a selection written into the workspace is the selection
+    selected = TokenVectors(vectors, offsets, torch.arange(len(vectors))).select([3, 1], ws)
+    plain = TokenVectors(vectors, offsets, torch.arange(len(vectors))).select([3, 1])
+    torch.testing.assert_close(selected.vectors, plain.vectors)
+    assert selected.offsets.tolist() == plain.offsets.tolist() == [0, 12, 19]
     with pytest.raises(ValueError, match="offsets end"):
         maxsim_packed(q, vectors[:-1], offsets)

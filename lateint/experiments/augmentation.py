@@ -36,7 +36,7 @@ from ..encoder import Encoder
 from ..evaluate import run_method
 from ..explain import Alignment
 from ..maxsim import maxsim, maxsim_packed
-from ..vectors import TokenVectors, offsets_from_lengths, segment_rows
+from ..vectors import TokenVectors
 from ..workspace import Workspace
 from . import records, report, stats
 from .stats import Difference
@@ -78,11 +78,8 @@ def rerank(
     Q, Q_mask = encoder.encode_queries(collection.query_texts)  # (n_queries, query_len, dim)
     run = {}
     for i, (query_id, docs) in enumerate(zip(collection.query_ids, pool)):
-        rows, lengths = segment_rows(vectors.offsets.numpy(), np.asarray(docs))
-        part = ws.get("pool", (len(rows), vectors.dim))
-        torch.index_select(vectors.vectors, 0, torch.from_numpy(rows), out=part)
-        offsets = torch.from_numpy(offsets_from_lengths(lengths))
-        scores = maxsim_packed(Q[i][Q_mask[i]], part, offsets, workspace=ws)  # its counted rows only
+        part = vectors.select(docs, ws)
+        scores = maxsim_packed(Q[i][Q_mask[i]], part.vectors, part.offsets, ws)  # its counted rows only
         run[query_id] = {collection.doc_ids[d]: float(s) for d, s in zip(docs, scores)}
     return run
 

@@ -328,6 +328,8 @@ def qdrant_agreement(
     computed it already (for several shards over the same vectors).
     """
     exact = exact_top(queries, token_vectors, k) if reference is None else reference
+    if exact.shape != (len(queries), min(k, token_vectors.n_docs)):
+        raise ValueError(f"reference has shape {tuple(exact.shape)}: one top {k} per query expected")
     found, ms = timing.time_each(
         lambda q: qdrant.search(client, name, q, k=k, **options)[1], list(queries), warmup=0
     )

@@ -27,6 +27,7 @@ from ..evaluate import Result
 from ..patch_encoder import SHIPPED, PatchEncoder, PatchEncoderConfig, n_parameters
 from ..train_patches import PatchTrainConfig, distillation_targets, fit, page_texts
 from ..vectors import TokenVectors, offsets_from_lengths
+from ..workspace import Workspace
 from . import plots, published, report, stats
 from .compare import LABELS
 from .stats import Difference
@@ -139,20 +140,16 @@ def two_stage(
     started = time.perf_counter()
     D1, D1_mask = first.padded()
     _, cand = maxsim.search(Q, D1, D1_mask, candidates, Q_mask)  # (n_q, candidates)
-    found = []
+    found, workspace = [], Workspace()  # buffers kept from one query to the next
     for i in range(len(Q)):
         docs = cand[i]
-        s = maxsim.maxsim_packed(Q[i][Q_mask[i]], *_packed(full, docs))
+        part = full.select(docs.tolist(), workspace)
+        s = maxsim.maxsim_packed(Q[i][Q_mask[i]], part.vectors, part.offsets, workspace)
         top = torch.topk(s, k=min(k, len(docs)))
         found.append((top.values, docs[top.indices]))
     scores, indices = metrics.stack_topk(found, min(k, candidates))
     run = metrics.run_from_topk(collection.query_ids, collection.doc_ids, scores, indices)
     return _measured(run, collection, time.perf_counter() - started, first)
-
-
-def _packed(vectors: TokenVectors, docs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    sub = vectors.select(docs.tolist())
-    return sub.vectors, sub.offsets
 
 
 def similarity_map(q: torch.Tensor, page: TokenVectors, rows: int, columns: int) -> np.ndarray:
