@@ -51,6 +51,7 @@ class Explorer(anywidget.AnyWidget):
         self._encoder, self._vectors, self._page = encoder, vectors, page
         self._ids, self._titles = collection.doc_ids, _titles(collection)
         self._scored: tuple | None = None  # (query, its vectors, its token ids, scores)
+        self._workspace = Workspace()  # each query's similarity matrix, kept for the next
         self._about = f"{collection.name}: all {vectors.n_docs:,} documents, scored by this kernel"
         self.note = self._about
         self.observe(self._refresh, names=["query", "selected"])
@@ -68,7 +69,7 @@ class Explorer(anywidget.AnyWidget):
             self.note = self._about
             (ids,) = page_query_ids(self._encoder, [self.query])
             q = Q[0][Q_mask[0]]
-            scores = maxsim_packed(q, self._vectors.vectors, self._vectors.offsets)
+            scores = maxsim_packed(q, self._vectors.vectors, self._vectors.offsets, self._workspace)
             self._scored = (self.query, q, ids, scores)
             if change["name"] == "query" and self.selected != 0:
                 self.selected = 0  # a new query opens on its first document (and redraws)
