@@ -29,9 +29,10 @@ def test_mask_effect_by_length_splits_the_judged_queries_into_terciles(shipped, 
     with pytest.raises(ValueError, match="at 0 and 32 attended masks"):
         augmentation.effect_by_length(shipped, builtin, points, n_masks=32)  # not in the sweep
 
-    differences = augmentation.against_none(points, named=(4, 32))  # 32 is not in the sweep: left out
-    assert list(differences) == [4]
-    assert differences[4].mean == pytest.approx(points[1]["nDCG@10"] - points[0]["nDCG@10"])
+    named = ((4, True), (4, False), (32, True))  # not in the sweep: 4 unattended, 32
+    differences = augmentation.against_none(points, named=named)
+    assert list(differences) == [(4, True)]
+    assert differences[(4, True)].mean == pytest.approx(points[1]["nDCG@10"] - points[0]["nDCG@10"])
 
 
 def test_counts_take_the_readers_setting_and_else_the_modes_default():

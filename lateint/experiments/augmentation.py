@@ -1,10 +1,12 @@
 """Query augmentation ("thinking tokens"): what appended [MASK] tokens do to MaxSim.
 
-ColBERT pads every query with [MASK] tokens that the encoder attends to; each pad
-yields one more query vector, one more lookup, one more term of the MaxSim sum. This
-module measures that: a sweep over the number of [MASK] tokens (with and without
-attention to them), and what the [MASK] vectors look like (which query tokens they
-resemble, which document tokens they match, how much of the score they carry).
+ColBERT pads every query with [MASK] tokens; each pad reads the query through attention
+and yields one more query vector, one more lookup, one more term of the MaxSim sum. By
+default ColBERT's code keeps the query's own tokens from attending to the pads
+(``attend_to_mask_tokens=False``); *attended* here means they may. This module measures
+that: a sweep over the number of [MASK] tokens (attended and unattended), and what the
+[MASK] vectors look like (which query tokens they resemble, which document tokens they
+match, how much of the score they carry).
 
 The sweep re-ranks a fixed candidate pool per query (BM25's top ``depth`` together with
 MaxSim's top ``depth`` without masks) so that one point costs seconds, not minutes; it
@@ -90,11 +92,12 @@ def sweep(
     vectors: TokenVectors,
     pool: list[list[int]],
     counts=(0, 1, 2, 4, 8, 16, 32, 64),
-    unattended=(1, 4, 16, 64),
+    unattended=(1, 4, 16, 32, 64),
     timing_queries: int = 3,
 ) -> list[dict]:
     """nDCG@10 (re-ranking the pool) and exhaustive query time for each number of masks:
-    ``counts`` attended by the encoder (ColBERT's way), ``unattended`` not.
+    ``counts`` attended (every token may attend to the pads), ``unattended`` not
+    (ColBERT's default: the pads attend to the query, the query not to them).
 
     Query time is the median over ``timing_queries`` single queries, encoded and scored
     against every document: what each extra vector costs without an index.
@@ -197,10 +200,11 @@ def mask_report(
 
 # -- what the thinking-tokens chapter shows --------------------------------------------
 
-COUNTS = (0, 1, 2, 4, 8, 16, 32, 64)  # attended by the encoder, ColBERT's way
-UNATTENDED = (1, 4, 16, 64)  # not attended: a coarser curve beside it
+COUNTS = (0, 1, 2, 4, 8, 16, 32, 64)  # attended: every token may attend to the pads
+UNATTENDED = (1, 4, 16, 32, 64)  # ColBERT's default: a coarser curve beside it
 SMOKE_COUNTS, SMOKE_UNATTENDED = (0, 1, 32), (32,)  # smoke runs sweep fewer points
-NAMED = (1, 32)  # the sweep points the chapter's text names, each tested against none
+# the sweep points the chapter's text names, (masks, attended), each tested against none
+NAMED = ((1, True), (32, True), (32, False))
 
 
 def counts(smoke: bool, attended=None, unattended=None) -> tuple[list[int], list[int]]:
@@ -365,17 +369,20 @@ def show_mask_report(found: MaskReport) -> dict:
     return values
 
 
-def against_none(points: list[dict], named=NAMED) -> dict[int, Difference]:
-    """nDCG@10 with ``n`` attended masks minus nDCG@10 without, per query, with its 95%
-    paired-bootstrap interval (``stats.compare``), for each named count the sweep has."""
-    per_query = {p["n_masks"]: p["per_query_nDCG@10"] for p in points if p["attend"] is not False}
-    return {n: stats.compare(per_query[n], per_query[0]) for n in named if n and n in per_query}
+def against_none(points: list[dict], named=NAMED) -> dict[tuple[int, bool], Difference]:
+    """nDCG@10 with ``n`` masks, attended or not, minus nDCG@10 without, per query, with
+    its 95% paired-bootstrap interval (``stats.compare``), for each named ``(n, attended)``
+    point the sweep has."""
+    per_query = {(p["n_masks"], p["attend"]): p["per_query_nDCG@10"] for p in points}
+    without = per_query[(0, None)]
+    return {point: stats.compare(per_query[point], without) for point in named if point in per_query}
 
 
 def show_sweep(sweeps: dict[str, list[dict]], diffs: dict[str, dict[int, Difference]], main: str) -> dict:
     """The sweep's tables and figure (``fig_sweep``), and its values glued:
     ``<collection>_sweep_<n>`` (attended), ``<collection>_sweep_un<n>`` (not attended),
-    ``<collection>_vs_none_<n>`` (a named point minus none, with its interval),
+    ``<collection>_vs_none_<n>`` and ``<collection>_vs_none_un<n>`` (a named point, attended
+    or not, minus none, with its interval),
     ``main_sweep_base`` and ``main_sweep_ms_ratio`` (the most attended masks' query time
     over none's). Returns the glued values, for the chapter's claims."""
     from . import plots
@@ -386,7 +393,7 @@ def show_sweep(sweeps: dict[str, list[dict]], diffs: dict[str, dict[int, Differe
         rows = []
         for p in points:
             attended = {None: "-", True: "yes", False: "no"}[p["attend"]]
-            d = diffs[cname].get(p["n_masks"]) if p["attend"] else None
+            d = diffs[cname].get((p["n_masks"], p["attend"]))
             rows.append(
                 [
                     p["n_masks"],
@@ -401,7 +408,10 @@ def show_sweep(sweeps: dict[str, list[dict]], diffs: dict[str, dict[int, Differe
         n_queries = len(points[0]["per_query_nDCG@10"])
         title = f"**{cname}**, {n_queries} queries (ms: one exhaustive query)"
         display(report.table(header, rows, title=title, best={"nDCG@10": "max", "R@100": "max"}))
-        values |= {f"{cname}_vs_none_{n}": f"{d:.3f}" for n, d in diffs[cname].items()}
+        values |= {
+            f"{cname}_vs_none_{'' if attend else 'un'}{n}": f"{d:.3f}"
+            for (n, attend), d in diffs[cname].items()
+        }
     report.glue_figure("fig_sweep", plots.mask_sweep(sweeps))
     attended = [p for p in sweeps[main] if p["attend"] is not False]
     most = max(attended, key=lambda p: p["n_masks"])
