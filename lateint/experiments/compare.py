@@ -13,6 +13,7 @@ Left out: running a single method (``lateint.evaluate``).
 
 from __future__ import annotations
 
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -346,6 +347,22 @@ def glue_pooling(
             "dense_rank": f"at rank {dense_rank}" if dense_rank else "below its top 100",
         }
     )
+
+
+def filler_score(alignment: Alignment) -> float:
+    """The part of one pair's MaxSim that rows with no meaning add: the query's special
+    tokens ([CLS], [SEP], [MASK], markers) and punctuation, each still taking a best match.
+
+    >>> sim = torch.tensor([[0.9, 0.1], [0.2, 0.6], [0.5, 0.3]])
+    >>> a = Alignment(["[CLS]", "wind", "."], ["[CLS]", "gust"], sim, sim.argmax(1), sim.max(1).values)
+    >>> round(filler_score(a), 3)
+    1.4
+    """
+    filler = [
+        t.startswith("[") and t.endswith("]") or all(ch in string.punctuation for ch in t)
+        for t in alignment.query_tokens
+    ]
+    return float(alignment.best_score[torch.tensor(filler)].sum())
 
 
 def first_ranks(results: dict[str, Result], collection: Collection, query_id: str) -> dict[str, int | None]:
