@@ -7,11 +7,13 @@ pair over a (n_tokens, dim) tensor of L2-normalized vectors:
 - ``"fp32"``: stored as they are, 4 bytes per dimension (the reference).
 - ``"fp16"``: half precision, 2 bytes per dimension.
 - ``"int8"``: one scale per dimension (its largest absolute value / 127), 1 byte.
-- ``"residual"``: ColBERTv2's scheme {cite}`santhanam2022colbertv2`: the nearest of
-  ``k`` k-means centroids plus ``bits`` bits per dimension for what is left over, with
-  buckets fitted to the residuals (Lloyd-Max) and a 4-bit length correction per
-  vector that rides in the spare bits of its 2-byte centroid id (so that decoding is
-  linear in the codes, and ``plaid.py`` can score them without decoding).
+- ``"residual"``: after ColBERTv2 {cite}`santhanam2022colbertv2`: the nearest of ``k``
+  k-means centroids plus ``bits`` bits per dimension for what is left over. Two changes:
+  each dimension's buckets are fitted to its residuals (Lloyd-Max; ColBERTv2 shares one
+  set of quantile buckets across dimensions), and a 4-bit length correction per vector,
+  in the spare bits of its 2-byte centroid id, replaces ColBERTv2's re-normalization
+  after decoding (so that decoding is linear in the codes, and ``plaid.py`` can score
+  them without decoding).
 - ``"binary"``: the sign of each dimension, 1 bit; ``hamming_scores`` and
   ``hamming_maxsim`` compare such codes without decoding them (popcount of XOR).
 
