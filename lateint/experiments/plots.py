@@ -629,8 +629,9 @@ def _mask_axis(ax, counts: Sequence[int]) -> None:
 
 def mask_sweep(sweeps: dict[str, list[dict]]):
     """nDCG@10 (left) and the time of one exhaustive query (right) against the number
-    of appended [MASK] tokens (log2; 0 drawn at 0.5), attended (solid) or not (dashed),
-    one colour per collection. ``sweeps[collection]`` is ``augmentation.sweep``'s rows."""
+    of appended [MASK] tokens (log2; 0 drawn at 0.5), attended (solid) or unattended, as
+    ColBERT runs them by default (dashed), one colour per collection.
+    ``sweeps[collection]`` is ``augmentation.sweep``'s rows."""
     fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.6))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for (cname, points), color in zip(sweeps.items(), colors):
@@ -638,7 +639,7 @@ def mask_sweep(sweeps: dict[str, list[dict]]):
         for attend, style in ((True, "-"), (False, "--")):
             pts = [base] + [p for p in points if p["attend"] is attend]
             xs = [max(p["n_masks"], 0.5) for p in pts]
-            label = f"{cname}, {'attended' if attend else 'not attended'}"
+            label = f"{cname}, {'attended' if attend else 'unattended (ColBERT default)'}"
             axes[0].plot(xs, [p["nDCG@10"] for p in pts], style, marker="o", color=color, label=label)
             axes[1].plot(xs, [p["query_ms"] for p in pts], style, marker="o", color=color, label=label)
     counts = [p["n_masks"] for points in sweeps.values() for p in points]
