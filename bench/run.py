@@ -32,6 +32,7 @@ from lateint.experiments import size, speed
 from lateint.maxsim import maxsim
 from lateint.plaid import IndexConfig, cached_index
 from lateint.timing import interleaved, percentiles, time_each
+from lateint.vectors import segment_rows
 from lateint.workspace import Workspace
 
 
@@ -201,16 +202,13 @@ def floor_ms(index, queries: list[torch.Tensor], n_scored: int, n_queries: int =
     hand-written C and numba loops ran slower here). Random documents stand in for the
     scored ones."""
     centroids_t = torch.from_numpy(index.centroids).T.contiguous()
-    n_bytes, nlist = index.store.codes.shape[1], len(index.centroids)
-    byte_rows = torch.arange(n_bytes, dtype=torch.int32) * 256
+    n_table = index.store.codes.shape[1] * 256 + len(index.centroids)  # the lookup table's rows
     rng = np.random.default_rng(0)
 
     def table_rows(n_q: int) -> tuple[torch.Tensor, torch.Tensor]:  # each token's rows, and a table
-        docs = rng.choice(len(index.doc_ids), n_scored, replace=False)
-        rows = np.concatenate([np.arange(index.offsets[d], index.offsets[d + 1]) for d in docs])
-        cells = torch.from_numpy(index.token_cells[rows]).int()[:, None] + n_bytes * 256
-        picks = torch.cat([torch.from_numpy(index.store.codes[rows]).int() + byte_rows, cells], 1)
-        return picks, torch.randn(n_bytes * 256 + nlist, n_q)
+        rows, _ = segment_rows(index.offsets, rng.choice(len(index.doc_ids), n_scored, replace=False))
+        picks, _ = index.table_rows(rows, Workspace())  # a buffer of its own: all are kept
+        return picks, torch.randn(n_table, n_q)
 
     sample = queries[:n_queries]
     work = [table_rows(len(q)) for q in sample]

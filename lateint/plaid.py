@@ -347,6 +347,21 @@ class PlaidIndex:
         table[n_bytes * 256 :].copy_(S.T)
         return table
 
+    def table_rows(
+        self, rows: np.ndarray, workspace: Workspace | None = None
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        """Residual codes: the rows of a query's lookup table (``_score_table``) that each
+        token of ``rows`` sums, (n, n_bytes + 1) int32 (row ``p * 256 + byte`` for each
+        code byte, then its centroid's row), and each token's stored scale (n,)."""
+        ws = self.workspace if workspace is None else workspace
+        codes = torch.from_numpy(self.store.codes).index_select(0, torch.from_numpy(rows))  # (n, n_bytes)
+        cells, scales = self.store.read_headers(rows)
+        n_bytes = len(self._byte_rows)
+        picks = ws.get("picks", (len(rows), n_bytes + 1), torch.int32)
+        picks[:, :n_bytes].copy_(codes).add_(self._byte_rows)
+        picks[:, n_bytes] = torch.from_numpy(cells + n_bytes * 256)
+        return picks, scales
+
     def _maxsim_codes(
         self, table: torch.Tensor, rows: np.ndarray, starts: np.ndarray, workspace: Workspace
     ) -> torch.Tensor:
@@ -354,12 +369,7 @@ class PlaidIndex:
         ``rows[starts[i]:starts[i+1]]``), scored from the codes through ``table``."""
         if len(rows) == 0:
             return torch.zeros(0)
-        codes = torch.from_numpy(self.store.codes).index_select(0, torch.from_numpy(rows))  # (n, n_bytes)
-        cells, scales = self.store.read_headers(rows)
-        n_bytes = len(self._byte_rows)
-        picks = workspace.get("picks", (len(rows), n_bytes + 1), torch.int32)  # table rows each token sums
-        picks[:, :n_bytes].copy_(codes).add_(self._byte_rows)  # row p * 256 + byte
-        picks[:, n_bytes] = torch.from_numpy(cells + n_bytes * 256)  # its centroid's row
+        picks, scales = self.table_rows(rows, workspace)
         sim = torch.nn.functional.embedding_bag(picks, table, mode="sum")  # (n, n_q)
         sim.mul_(torch.from_numpy(scales)[:, None])  # each token's stored length correction
         best = np.maximum.reduceat(sim.numpy(), starts[:-1], axis=0)  # (n_docs, n_q)

@@ -378,7 +378,9 @@ def against_none(points: list[dict], named=NAMED) -> dict[tuple[int, bool], Diff
     return {point: stats.compare(per_query[point], without) for point in named if point in per_query}
 
 
-def show_sweep(sweeps: dict[str, list[dict]], diffs: dict[str, dict[int, Difference]], main: str) -> dict:
+def show_sweep(
+    sweeps: dict[str, list[dict]], diffs: dict[str, dict[tuple[int, bool], Difference]], main: str
+) -> dict:
     """The sweep's tables and figure (``fig_sweep``), and its values glued:
     ``<collection>_sweep_<n>`` (attended), ``<collection>_sweep_un<n>`` (not attended),
     ``<collection>_vs_none_<n>`` and ``<collection>_vs_none_un<n>`` (a named point, attended

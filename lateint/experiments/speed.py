@@ -724,8 +724,8 @@ def show_engines(record: dict) -> None:
     values = {"engines_provenance": said[0].lower() + said[1:].rstrip(".")}
     for target in record["targets"]:  # one per engine and thread count
         if target["target"].endswith(", 1 thread(s)"):
-            system = "xtr-warp-rs" if "xtr-warp-rs" in target["target"] else "fast-plaid"
-            name = {"xtr-warp-rs": "warp", "fast-plaid": "fastplaid"}[system]
+            warp = "xtr-warp-rs" in target["target"]
+            system, name = ("xtr-warp-rs", "warp") if warp else ("fast-plaid", "fastplaid")
             # the table's row, unrounded (the target keeps 4 decimals)
             peer = next(r for r in record["rows"] if r["system"] == system and r["threads"] == 1)
             values |= {
