@@ -708,7 +708,7 @@ def show_engines(record: dict) -> None:
     this machine, beside lateint's fastest setting at least as good; glues its provenance."""
     from IPython.display import display
 
-    from . import records, report
+    from . import records, report, stats
 
     def setting(r: dict) -> str:
         return ", ".join(f"{k}={v}" for k, v in r["setting"].items())
@@ -734,9 +734,9 @@ def show_engines(record: dict) -> None:
                 f"ours_vs_{name}_ms": target["lateint"]["p50_ms"],
                 f"ours_vs_{name}_ndcg": target["lateint"]["nDCG@10"],
                 f"{name}_vs_ours": target["peer_best"]["p50_ms"] / target["lateint"]["p50_ms"],
-                f"d_{name}": "{:.3f} (95% interval {:.3f} to {:.3f})".format(
+                f"d_{name}": stats.interval_text(
                     *(target["lateint_minus_peer"][k] for k in ("mean", "low", "high"))
-                ),  # as the page's other differences
+                ),
             }
     report.glue_all(values)
 

@@ -47,8 +47,17 @@ class Difference:
 
     def __format__(self, spec: str) -> str:
         """``f"{d:.3f}"`` gives ``+0.042 (95% interval +0.011 to +0.070)``."""
-        spec = spec or ".3f"
-        return f"{self.mean:+{spec}} (95% interval {self.low:+{spec}} to {self.high:+{spec}})"
+        return interval_text(self.mean, self.low, self.high, spec or ".3f")
+
+
+def interval_text(mean: float, low: float, high: float, spec: str = ".3f") -> str:
+    """A difference and its 95% interval as the pages write them (also for one read back
+    from a record, which keeps the numbers only).
+
+    >>> interval_text(0.0421, 0.0109, 0.0702)
+    '+0.042 (95% interval +0.011 to +0.070)'
+    """
+    return f"{mean:+{spec}} (95% interval {low:+{spec}} to {high:+{spec}})"
 
 
 def paired_bootstrap(a: Sequence[float], b: Sequence[float], seed: int = SEED) -> Difference:
